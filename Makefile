@@ -1,0 +1,54 @@
+# govuk-kpi — everyday commands. `make` (or `make help`) lists them.
+# Every target installs what it needs, so each one works on a fresh clone.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install sample test lint format postgres-server clean distclean
+
+help: ## Show this list of targets
+	@echo "Usage: make <target> [PYTEST_ARGS='...']"
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(STAMP) ## Create .venv and install the package with its dev tools (again only when pyproject.toml changes)
+
+$(STAMP): pyproject.toml
+	@if [ ! -x $(BIN)/python ]; then echo "Creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); fi
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[dev]'
+	@touch $@
+
+sample: install ## Build the sample warehouse (govuk-kpi sample)
+	$(BIN)/govuk-kpi sample
+
+test: install postgres-server ## Run the tests on SQLite and PostgreSQL (extra options: PYTEST_ARGS='-k name -x')
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install ## Check style, formatting and the import-layer contracts (runs all three, fails if any fails)
+	@status=0; \
+	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "$(BIN)/ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	echo "$(BIN)/lint-imports"; $(BIN)/lint-imports || status=1; \
+	exit $$status
+
+format: install ## Sort imports, apply safe lint fixes and reformat the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+postgres-server: ## Install Debian's PostgreSQL server binaries if missing (the tests start their own cluster)
+	@bash scripts/ensure-postgres.sh
+
+clean: ## Remove build output and tool caches (keeps .venv)
+	rm -rf build dist .tmp .pytest_cache .ruff_cache .hypothesis .import_linter_cache
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf
+
+distclean: clean ## Also remove .venv, so the next target reinstalls from scratch
+	rm -rf $(VENV)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Make sure PostgreSQL server binaries (initdb, pg_ctl) are installed. The tests start a
+# throwaway cluster of their own from these binaries; no system service is needed or touched.
+# Installs Debian's `postgresql` package with apt-get when they are missing.
+set -euo pipefail
+
+find_bindir() {
+    local dir
+    for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+        if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
+            echo "$dir"
+            return 0
+        fi
+    done
+    return 1
+}
+
+if bindir=$(find_bindir); then
+    echo "PostgreSQL server binaries: $bindir ($("$bindir/pg_ctl" --version))"
+    exit 0
+fi
+
+echo "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; installing Debian's postgresql."
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: apt-get not found. Install the PostgreSQL server (initdb, pg_ctl) by hand." >&2
+    exit 1
+fi
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        sudo=(sudo)
+    else
+        echo "error: not root and no sudo; run as root: apt-get update && apt-get install -y postgresql" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update
+"${sudo[@]}" apt-get install -y postgresql
+
+if bindir=$(find_bindir); then
+    echo "PostgreSQL server binaries: $bindir ($("$bindir/pg_ctl" --version))"
+else
+    echo "error: installed postgresql but found no initdb/pg_ctl under /usr/lib/postgresql/*/bin" >&2
+    exit 1
+fi

@@ -1,0 +1,206 @@
+"""The glossary of every metric: the one place its name, meaning, source and formula are written.
+
+`docs/metrics.md` is rendered from here (`govuk-kpi docs metrics`), the API's `/metrics` serves
+it, and the schema's fact columns are named after `DAILY_METRICS` and `EDITION_METRICS`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric of the glossary."""
+
+    name: str
+    meaning: str
+    source: str
+    formula: str
+    grain: str  # "daily" (summed over days), "edition" (one value per edition) or "derived"
+    unit: str = "count"
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("pviews", "Page views", "analytics", "sum of page_view events", "daily"),
+    Metric(
+        "upviews",
+        "Unique page views: sessions or users that viewed the page that day",
+        "analytics",
+        "distinct users per page per day",
+        "daily",
+    ),
+    Metric(
+        "useful_yes",
+        "Answers 'yes' to 'Is this page useful?'",
+        "analytics events",
+        "count of yes events",
+        "daily",
+    ),
+    Metric(
+        "useful_no",
+        "Answers 'no' to 'Is this page useful?'",
+        "analytics events",
+        "count of no events",
+        "daily",
+    ),
+    Metric(
+        "searches",
+        "Site searches started from the page",
+        "analytics",
+        "count of searches whose previous page is this one",
+        "daily",
+    ),
+    Metric(
+        "feedex",
+        "Feedback comments left on the page",
+        "feedback export",
+        "count of comments",
+        "daily",
+    ),
+    Metric(
+        "entrances",
+        "Sessions that entered the site on the page",
+        "analytics",
+        "count of sessions",
+        "daily",
+    ),
+    Metric(
+        "exits",
+        "Sessions that left the site from the page",
+        "analytics",
+        "count of sessions",
+        "daily",
+    ),
+    Metric(
+        "bounces",
+        "One-page visits that started on the page",
+        "analytics",
+        "count of sessions",
+        "daily",
+    ),
+    Metric(
+        "page_time", "Time spent on the page", "analytics", "sum of seconds", "daily", "seconds"
+    ),
+    Metric(
+        "words",
+        "Words in the edition's body text",
+        "content item",
+        "count of words of the body HTML's text, all parts",
+        "edition",
+    ),
+    Metric(
+        "chars",
+        "Characters in the edition's body text",
+        "content item",
+        "count of characters of the body HTML's text",
+        "edition",
+    ),
+    Metric(
+        "sentences",
+        "Sentences in the edition's body text",
+        "content item",
+        "count of sentences of the body HTML's text",
+        "edition",
+    ),
+    Metric(
+        "readability",
+        "Flesch reading ease of the body text (higher is easier)",
+        "content item",
+        "206.835 - 1.015 × words/sentences - 84.6 × syllables/words",
+        "edition",
+        "score",
+    ),
+    Metric(
+        "pdf_count",
+        "PDF attachments of the edition",
+        "content item",
+        "attachments (or linked files) ending .pdf",
+        "edition",
+    ),
+    Metric(
+        "doc_count",
+        "Other document attachments (Word, spreadsheet, ODF, CSV...)",
+        "content item",
+        "attachments (or linked files) of a document type other than PDF",
+        "edition",
+    ),
+    Metric(
+        "reading_time",
+        "Minutes needed to read the body",
+        "derived",
+        "ceil(words / 200)",
+        "edition",
+        "minutes",
+    ),
+    Metric(
+        "satisfaction",
+        "Share of 'Is this page useful?' answers that were yes",
+        "derived",
+        "useful_yes / (useful_yes + useful_no); NULL when both are 0; over a period from the "
+        "period's sums, never an average of daily ratios",
+        "derived",
+        "ratio",
+    ),
+    Metric(
+        "pviews_per_visit",
+        "Page views per unique page view",
+        "derived",
+        "pviews / upviews",
+        "derived",
+        "ratio",
+    ),
+    Metric(
+        "searches_per_user",
+        "Searches from the page per 100 unique page views",
+        "derived",
+        "searches / upviews × 100, capped at 100",
+        "derived",
+        "percent",
+    ),
+)
+
+DAILY_METRICS: tuple[str, ...] = tuple(m.name for m in METRICS if m.grain == "daily")
+EDITION_METRICS: tuple[str, ...] = tuple(m.name for m in METRICS if m.grain == "edition")
+DERIVED_METRICS: tuple[str, ...] = tuple(m.name for m in METRICS if m.grain == "derived")
+BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+
+
+def reading_time(words: int | None) -> int | None:
+    """Minutes to read `words` words at 200 words a minute, rounded up."""
+    return None if words is None else math.ceil(words / 200)
+
+
+def satisfaction(useful_yes: float | None, useful_no: float | None) -> float | None:
+    """Share of yes answers; None when nobody answered."""
+    yes, no = useful_yes or 0, useful_no or 0
+    return None if yes + no == 0 else yes / (yes + no)
+
+
+def pviews_per_visit(pviews: float | None, upviews: float | None) -> float | None:
+    """Page views per unique page view; None without unique page views."""
+    return None if not upviews else (pviews or 0) / upviews
+
+
+def searches_per_user(searches: float | None, upviews: float | None) -> float | None:
+    """Searches per 100 unique page views, capped at 100; None without unique page views."""
+    return None if not upviews else min(100.0, (searches or 0) / upviews * 100)
+
+
+def render_markdown() -> str:
+    """The glossary as the Markdown page `docs/metrics.md`."""
+    lines = [
+        "# Metrics",
+        "",
+        "Every metric the warehouse, the reports and the API show. Rendered from",
+        "`src/govuk_kpi/core/metrics.py` by `govuk-kpi docs metrics`: edit that file, not this.",
+        "",
+        "| name | meaning | source | formula | grain | unit |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in METRICS:
+        lines.append(
+            f"| `{m.name}` | {m.meaning} | {m.source} | {m.formula} | {m.grain} | {m.unit} |"
+        )
+    return "\n".join(lines) + "\n"

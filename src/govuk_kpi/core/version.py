@@ -1,0 +1,38 @@
+"""The code version every load batch and report records: package version plus git commit."""
+
+from __future__ import annotations
+
+import subprocess
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+
+@cache
+def code_version() -> str:
+    """`<version>+<short commit>` (`.dirty` when changed since), or the version alone."""
+    try:
+        version = metadata.version("govuk-kpi")
+    except metadata.PackageNotFoundError:
+        version = "0+unknown"
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return version
+    return f"{version}+{commit}{'.dirty' if dirty else ''}" if commit else version

@@ -1,0 +1,456 @@
+"""`Warehouse`: the analyst's and the API's way in. Tidy DataFrames in two lines.
+
+>>> from govuk_kpi import Warehouse
+>>> Warehouse().content(organisation="hm-revenue-customs", period="past-30-days")
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, Select, String, cast, func, literal, or_, select
+
+from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS
+from govuk_kpi.core.periods import Period, resolve_period
+from govuk_kpi.kpi.expressions import derived_columns
+from govuk_kpi.kpi.sums import page_sums
+from govuk_kpi.warehouse.calendar import date_key, key_to_date
+from govuk_kpi.warehouse.db import get_engine
+from govuk_kpi.warehouse.models import (
+    DimDate,
+    DimDocumentType,
+    DimEdition,
+    DimOrganisation,
+    FactEditionMetrics,
+    FactPageDaily,
+    FactUnmatchedDaily,
+    LoadBatch,
+)
+from govuk_kpi.warehouse.rollups import latest_fact_date
+
+SORTABLE = (
+    *DAILY_METRICS,
+    *DERIVED_METRICS,
+    *EDITION_METRICS,
+    "title",
+    "base_path",
+    "document_type",
+    "public_updated_at",
+    "first_published_at",
+)
+MAX_PAGE_SIZE = 1000
+
+
+def _frame(connection: Connection, query: Select, period: Period | None = None) -> pd.DataFrame:
+    result = connection.execute(query)
+    frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    frame.attrs["query"] = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
+    if period is not None:
+        frame.attrs["period"] = {
+            "name": period.name,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+        }
+    return frame
+
+
+def _latest_editions():
+    """Each page item's newest edition: the one whose metadata listings show."""
+    return (
+        select(DimEdition.page_id, func.max(DimEdition.edition_key).label("edition_key"))
+        .group_by(DimEdition.page_id)
+        .subquery("latest")
+    )
+
+
+class Warehouse:
+    """Figures from the warehouse at `url` (default: `GOVUK_KPI_DATABASE_URL` or warehouse.db)."""
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+        self.engine = engine or get_engine(url)
+
+    # -- periods ---------------------------------------------------------------------------
+    def as_of(self) -> date | None:
+        """The newest day with daily facts: where rolling periods end."""
+        with self.engine.connect() as connection:
+            return latest_fact_date(connection)
+
+    def period(self, name: str, as_of: date | None = None) -> Period:
+        """Resolve a period name against `as_of` (default: the newest day with data)."""
+        as_of = as_of or self.as_of()
+        if as_of is None:
+            raise ConfigError("the warehouse has no daily facts yet; load analytics first")
+        return resolve_period(name, as_of)
+
+    # -- the content listing -------------------------------------------------------------
+    def content(
+        self,
+        *,
+        period: str = "past-30-days",
+        organisation: str | None = None,
+        document_type: str | None = None,
+        search: str | None = None,
+        sort: str = "upviews:desc",
+        page: int = 1,
+        page_size: int = 100,
+        as_of: date | None = None,
+    ) -> pd.DataFrame:
+        """content-data-api's `/content`: one row per page item with its period sums.
+
+        Args:
+            period: past-30-days, last-month, past-3-months, past-6-months, past-year or a
+                month like `march-2026`.
+            organisation: primary organisation slug or content_id.
+            document_type: machine name, e.g. `guide`.
+            search: case-insensitive text in the title or the base path.
+            sort: `metric:asc` or `metric:desc` (any metric, title, base_path...).
+            page: 1-based page number.
+            page_size: rows per page, at most 1000.
+            as_of: the day rolling periods end (default: newest day with data).
+
+        Returns:
+            A DataFrame; `attrs` holds total_results, total_pages, page, query, period.
+        """
+        resolved = self.period(period, as_of)
+        field, _, direction = sort.partition(":")
+        direction = direction or "desc"
+        if field not in SORTABLE or direction not in ("asc", "desc"):
+            raise ConfigError(
+                f"cannot sort by {sort!r}; use one of {', '.join(SORTABLE)} with :asc or :desc"
+            )
+        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ConfigError(f"page must be ≥ 1 and page_size 1..{MAX_PAGE_SIZE}")
+        with self.engine.connect() as connection:
+            sums = page_sums(connection, resolved)
+            latest = _latest_editions()
+            primary = DimOrganisation.__table__.alias("primary_org")
+            metric = {m: func.coalesce(sums.c[m], 0) for m in DAILY_METRICS}
+            columns = [
+                DimEdition.page_id,
+                DimEdition.content_id,
+                DimEdition.locale,
+                DimEdition.base_path,
+                DimEdition.title,
+                DimEdition.description,
+                DimDocumentType.name.label("document_type"),
+                DimDocumentType.label.label("document_type_label"),
+                primary.c.slug.label("organisation"),
+                primary.c.title.label("organisation_title"),
+                DimEdition.withdrawn,
+                DimEdition.first_published_at,
+                DimEdition.public_updated_at,
+                *[metric[m].label(m) for m in DAILY_METRICS],
+                *derived_columns(metric),
+                *[getattr(FactEditionMetrics, m) for m in EDITION_METRICS],
+            ]
+            query = (
+                select(*columns)
+                .select_from(latest)
+                .join(DimEdition, DimEdition.edition_key == latest.c.edition_key)
+                .join(
+                    DimDocumentType,
+                    DimDocumentType.document_type_key == DimEdition.document_type_key,
+                )
+                .outerjoin(
+                    primary, primary.c.organisation_key == DimEdition.primary_organisation_key
+                )
+                .outerjoin(
+                    FactEditionMetrics, FactEditionMetrics.edition_key == DimEdition.edition_key
+                )
+                .outerjoin(sums, sums.c.page_id == DimEdition.page_id)
+            )
+            if organisation:
+                query = query.where(
+                    or_(primary.c.slug == organisation, primary.c.content_id == organisation)
+                )
+            if document_type:
+                query = query.where(DimDocumentType.name == document_type)
+            if search:
+                needle = f"%{search.lower()}%"
+                query = query.where(
+                    or_(
+                        func.lower(DimEdition.title).like(needle),
+                        func.lower(DimEdition.base_path).like(needle),
+                    )
+                )
+            total = connection.execute(
+                select(func.count()).select_from(query.subquery())
+            ).scalar_one()
+            order = next(c for c in columns if c.key == field or getattr(c, "name", None) == field)
+            ordering = (
+                order.desc().nulls_last() if direction == "desc" else order.asc().nulls_last()
+            )
+            query = (
+                query.order_by(ordering, DimEdition.base_path)
+                .limit(page_size)
+                .offset((page - 1) * page_size)
+            )
+            frame = _frame(connection, query, resolved)
+        frame.attrs.update(
+            total_results=total,
+            page=page,
+            page_size=page_size,
+            total_pages=max(1, -(-total // page_size)),
+        )
+        return frame
+
+    # -- one page --------------------------------------------------------------------------
+    def page_editions(self, base_path: str) -> pd.DataFrame:
+        """Every edition of the page item last seen at `base_path`, oldest first."""
+        with self.engine.connect() as connection:
+            page_id = self._page_id(connection, base_path)
+            query = (
+                select(
+                    DimEdition.edition_key,
+                    DimEdition.content_id,
+                    DimEdition.locale,
+                    DimEdition.base_path,
+                    DimEdition.title,
+                    DimEdition.description,
+                    DimDocumentType.name.label("document_type"),
+                    DimEdition.schema_name,
+                    DimEdition.withdrawn,
+                    DimEdition.phase,
+                    DimEdition.first_published_at,
+                    DimEdition.public_updated_at,
+                    DimEdition.valid_from,
+                    DimEdition.valid_to,
+                    DimEdition.is_live,
+                    *[getattr(FactEditionMetrics, m) for m in EDITION_METRICS],
+                )
+                .join(
+                    DimDocumentType,
+                    DimDocumentType.document_type_key == DimEdition.document_type_key,
+                )
+                .outerjoin(
+                    FactEditionMetrics, FactEditionMetrics.edition_key == DimEdition.edition_key
+                )
+                .where(DimEdition.page_id == page_id)
+                .order_by(DimEdition.valid_from, DimEdition.edition_key)
+            )
+            return _frame(connection, query)
+
+    def page_daily(self, base_path: str, start: date | str, end: date | str) -> pd.DataFrame:
+        """A page item's daily figures from `start` to `end` (every day, zeros where none).
+
+        The page is found by the path it has or had; its figures follow it across moves.
+        """
+        first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
+        if last < first:
+            raise ConfigError(f"from {first} is after to {last}")
+        with self.engine.connect() as connection:
+            page_id = self._page_id(connection, base_path)
+            facts = (
+                select(
+                    FactPageDaily.date_key,
+                    *[func.sum(getattr(FactPageDaily, m)).label(m) for m in DAILY_METRICS],
+                )
+                .where(
+                    FactPageDaily.page_id == page_id,
+                    FactPageDaily.date_key.between(date_key(first), date_key(last)),
+                )
+                .group_by(FactPageDaily.date_key)
+                .subquery("facts")
+            )
+            metric = {m: func.coalesce(facts.c[m], 0) for m in DAILY_METRICS}
+            query = (
+                select(
+                    DimDate.date,
+                    *[metric[m].label(m) for m in DAILY_METRICS],
+                    *derived_columns(metric),
+                )
+                .select_from(DimDate)
+                .outerjoin(facts, facts.c.date_key == DimDate.date_key)
+                .where(DimDate.date_key.between(date_key(first), date_key(last)))
+                .order_by(DimDate.date_key)
+            )
+            frame = _frame(connection, query)
+        frame.attrs["period"] = {"start": first.isoformat(), "end": last.isoformat()}
+        return frame
+
+    def _page_id(self, connection: Connection, base_path: str) -> int:
+        from govuk_kpi.core.paths import normalise_path
+
+        path = normalise_path(base_path)
+        page_id = connection.execute(
+            select(DimEdition.page_id)
+            .where(DimEdition.base_path == path)
+            .order_by(DimEdition.is_live.desc(), DimEdition.valid_from.desc())
+            .limit(1)
+        ).scalar()
+        if page_id is None:
+            raise LookupError(f"no page has ever been at {path}")
+        return page_id
+
+    # -- organisations -----------------------------------------------------------------
+    def organisations(self) -> pd.DataFrame:
+        """Every organisation known, with its status."""
+        with self.engine.connect() as connection:
+            return _frame(
+                connection,
+                select(
+                    DimOrganisation.content_id,
+                    DimOrganisation.slug,
+                    DimOrganisation.title,
+                    DimOrganisation.acronym,
+                    DimOrganisation.organisation_type,
+                    DimOrganisation.status,
+                    DimOrganisation.closed_at,
+                    DimOrganisation.parent_slug,
+                ).order_by(DimOrganisation.title),
+            )
+
+    def document_types(self) -> pd.DataFrame:
+        """Every document type with its display label."""
+        with self.engine.connect() as connection:
+            return _frame(
+                connection,
+                select(DimDocumentType.name, DimDocumentType.label).order_by(DimDocumentType.name),
+            )
+
+    def organisation_summary(
+        self,
+        *,
+        period: str = "past-30-days",
+        organisation: str | None = None,
+        as_of: date | None = None,
+    ) -> pd.DataFrame:
+        """Per primary organisation: pages, sums, derived metrics, and the trend in page views
+        and unique page views against the period before (`*_previous`, `*_change` as a ratio)."""
+        resolved = self.period(period, as_of)
+        current = self._by_organisation(resolved, organisation)
+        previous = self._by_organisation(resolved.previous(), organisation)
+        keep = previous[["organisation", "pviews", "upviews", "satisfaction"]].rename(
+            columns={
+                "pviews": "pviews_previous",
+                "upviews": "upviews_previous",
+                "satisfaction": "satisfaction_previous",
+            }
+        )
+        frame = current.merge(keep, on="organisation", how="left")
+        for name in ("pviews", "upviews"):
+            before = frame[f"{name}_previous"].astype("float")
+            frame[f"{name}_change"] = (frame[name] - before) / before.where(before != 0)
+        frame.attrs = {
+            **current.attrs,
+            "previous_query": previous.attrs["query"],
+            "previous_period": previous.attrs["period"],
+        }
+        return frame
+
+    def _by_organisation(self, period: Period, organisation: str | None) -> pd.DataFrame:
+        with self.engine.connect() as connection:
+            sums = page_sums(connection, period)
+            latest = _latest_editions()
+            metric = {m: func.coalesce(func.sum(sums.c[m]), 0) for m in DAILY_METRICS}
+            query = (
+                select(
+                    func.coalesce(DimOrganisation.slug, literal("(none)")).label("organisation"),
+                    func.max(DimOrganisation.title).label("organisation_title"),
+                    func.count(sums.c.page_id).label("pages"),
+                    *[metric[m].label(m) for m in DAILY_METRICS],
+                    *derived_columns(metric),
+                )
+                .select_from(sums)
+                .join(latest, latest.c.page_id == sums.c.page_id)
+                .join(DimEdition, DimEdition.edition_key == latest.c.edition_key)
+                .outerjoin(
+                    DimOrganisation,
+                    DimOrganisation.organisation_key == DimEdition.primary_organisation_key,
+                )
+                .group_by(DimOrganisation.slug)
+                .order_by(metric["pviews"].desc())
+            )
+            if organisation:
+                query = query.where(
+                    or_(
+                        DimOrganisation.slug == organisation,
+                        DimOrganisation.content_id == organisation,
+                    )
+                )
+            return _frame(connection, query, period)
+
+    # -- site-wide -------------------------------------------------------------------------
+    def headline(self, *, period: str = "past-30-days", as_of: date | None = None) -> pd.Series:
+        """Site-wide sums and derived metrics for a period, with unmatched usage beside them."""
+        resolved = self.period(period, as_of)
+        span = (date_key(resolved.start), date_key(resolved.end))
+        with self.engine.connect() as connection:
+            metric = {
+                m: func.coalesce(func.sum(getattr(FactPageDaily, m)), 0) for m in DAILY_METRICS
+            }
+            query = select(
+                *[metric[m].label(m) for m in DAILY_METRICS],
+                *derived_columns(metric),
+                func.count(func.distinct(FactPageDaily.page_id)).label("pages"),
+            ).where(FactPageDaily.date_key.between(*span))
+            frame = _frame(connection, query, resolved)
+            unmatched = connection.execute(
+                select(
+                    func.coalesce(func.sum(FactUnmatchedDaily.pviews), 0),
+                    func.count(func.distinct(FactUnmatchedDaily.path)),
+                ).where(
+                    FactUnmatchedDaily.date_key.between(*span),
+                    FactUnmatchedDaily.source == "analytics",
+                )
+            ).one()
+        series = frame.iloc[0].copy()
+        series["unmatched_pviews"], series["unmatched_paths"] = unmatched
+        series.attrs = frame.attrs
+        return series
+
+    def unmatched(self, *, period: str = "past-30-days", as_of: date | None = None) -> pd.DataFrame:
+        """Paths that matched no edition, with their usage, most viewed first."""
+        resolved = self.period(period, as_of)
+        with self.engine.connect() as connection:
+            query = (
+                select(
+                    FactUnmatchedDaily.path,
+                    *[func.sum(getattr(FactUnmatchedDaily, m)).label(m) for m in DAILY_METRICS],
+                    func.count(func.distinct(FactUnmatchedDaily.date_key)).label("days"),
+                )
+                .where(
+                    FactUnmatchedDaily.date_key.between(
+                        date_key(resolved.start), date_key(resolved.end)
+                    )
+                )
+                .group_by(FactUnmatchedDaily.path)
+                .order_by(func.sum(FactUnmatchedDaily.pviews).desc(), FactUnmatchedDaily.path)
+            )
+            return _frame(connection, query, resolved)
+
+    def batches(self, limit: int = 50) -> pd.DataFrame:
+        """The newest load batches: what was loaded, from where, with which hash and counts."""
+        with self.engine.connect() as connection:
+            return _frame(
+                connection,
+                select(
+                    LoadBatch.batch_id,
+                    LoadBatch.source,
+                    LoadBatch.status,
+                    LoadBatch.uri,
+                    LoadBatch.sha256,
+                    LoadBatch.code_version,
+                    LoadBatch.date_from,
+                    LoadBatch.date_to,
+                    LoadBatch.rows_read,
+                    LoadBatch.rows_loaded,
+                    LoadBatch.rows_rejected,
+                    LoadBatch.rows_unmatched,
+                    LoadBatch.started_at,
+                    LoadBatch.finished_at,
+                    cast(LoadBatch.message, String).label("message"),
+                )
+                .order_by(LoadBatch.batch_id.desc())
+                .limit(limit),
+            )
+
+    def daily_dates(self) -> tuple[date | None, date | None]:
+        """The first and last day with daily facts."""
+        with self.engine.connect() as connection:
+            low, high = connection.execute(
+                select(func.min(FactPageDaily.date_key), func.max(FactPageDaily.date_key))
+            ).one()
+        return (key_to_date(low) if low else None, key_to_date(high) if high else None)

@@ -1,0 +1,1 @@
+"""The sample warehouse: real GOV.UK content and organisations, generated daily usage."""

@@ -1,0 +1,1 @@
+"""Readers of GOV.UK content and usage data: plain records, nothing of the database."""

@@ -1,0 +1,218 @@
+"""Reader of the project's documented daily CSV formats (docs/formats.md): analytics and feedback.
+
+Whole-file problems (not UTF-8, a missing or extra column, a truncated last line) raise
+`InputError` naming the file and row, so nothing of the file is loaded. Row problems
+(a bad date, a date in the future, a negative or non-numeric count, a path that cannot be
+normalised, a duplicate of an earlier row) reject that row with its reason and raw line;
+the other rows load. Distinct raw paths that normalise to the same path on the same day
+are summed: analytics tools split one page over case and query-string variants.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from govuk_kpi.core.errors import InputError
+from govuk_kpi.core.metrics import DAILY_METRICS
+from govuk_kpi.core.paths import normalise_path
+from govuk_kpi.sources.records import Reject
+
+ANALYTICS_METRICS: tuple[str, ...] = tuple(m for m in DAILY_METRICS if m != "feedex")
+FEEDBACK_METRICS: tuple[str, ...] = ("feedex",)
+FORMATS: dict[str, tuple[str, ...]] = {
+    "analytics": ("date", "path", *ANALYTICS_METRICS),
+    "feedback": ("date", "path", *FEEDBACK_METRICS),
+}
+
+
+@dataclass
+class DailyRows:
+    """What a daily CSV holds once read: good rows as a frame, rejected rows with reasons."""
+
+    source: str  # analytics or feedback
+    path: Path
+    sha256: str
+    frame: (
+        pd.DataFrame
+    )  # columns: date (datetime64[D]), path, *metrics (int64); one row per day+path
+    rejects: list[Reject]
+    rows_read: int
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return FORMATS[self.source][2:]
+
+    @property
+    def date_from(self) -> date | None:
+        return None if self.frame.empty else self.frame["date"].min().date()
+
+    @property
+    def date_to(self) -> date | None:
+        return None if self.frame.empty else self.frame["date"].max().date()
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        row = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            str(path), f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}", row
+        ) from None
+
+
+def _check_header(path: Path, header: Sequence[str], expected: Sequence[str]) -> None:
+    names = [name.strip() for name in header]
+    missing = [c for c in expected if c not in names]
+    extra = [c for c in names if c not in expected]
+    problems = []
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if extra:
+        problems.append(f"unexpected column(s) {', '.join(extra)}")
+    if len(set(names)) != len(names):
+        problems.append("a column appears twice")
+    if problems:
+        raise InputError(str(path), "; ".join(problems) + f" (expected: {','.join(expected)})", 1)
+
+
+def read_daily_csv(path: Path | str, source: str, *, today: date | None = None) -> DailyRows:
+    """Read one daily CSV of the given source format ("analytics" or "feedback").
+
+    Args:
+        path: the CSV file.
+        source: which documented format it is in.
+        today: dates after this are rejected as in the future (default: today's date).
+
+    Raises:
+        InputError: a whole-file problem; nothing of the file should be loaded.
+    """
+    path = Path(path)
+    expected = FORMATS[source]
+    metrics = expected[2:]
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    sha = hashlib.sha256(data).hexdigest()
+    text = _decode(path, data)
+    del data
+    if not text.strip():
+        raise InputError(str(path), "empty file: expected a header row", 1)
+    header_end = text.find("\n")
+    header = next(csv.reader([text[: header_end if header_end != -1 else len(text)]]))
+    _check_header(path, header, expected)
+    if not text.endswith("\n"):
+        last_start = text.rfind("\n") + 1
+        last = next(csv.reader([text[last_start:]]), [])
+        if last and len(last) != len(header):
+            raise InputError(
+                str(path),
+                f"truncated: the last line has {len(last)} of {len(header)} fields and no line end",
+                text.count("\n") + 1,
+            )
+    try:
+        # All text first: counts are validated here so a bad one rejects its row, not the file.
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skipinitialspace=True,
+            on_bad_lines="error",
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        raise InputError(str(path), f"not valid CSV: {exc}") from None
+    frame.columns = [c.strip() for c in frame.columns]
+    frame = frame[list(expected)]
+    frame.index = pd.RangeIndex(2, len(frame) + 2)  # row numbers as the file counts them
+    rows_read = len(frame)
+    reasons = pd.Series("", index=frame.index, dtype=object)
+
+    def reject(mask: pd.Series, reason: str | pd.Series) -> None:
+        fresh = mask & (reasons == "")
+        if fresh.any():
+            reasons[fresh] = reason if isinstance(reason, str) else reason[fresh]
+
+    days = pd.to_datetime(frame["date"], format="%Y-%m-%d", errors="coerce")
+    reject(days.isna(), "date is not a YYYY-MM-DD date")
+    limit = pd.Timestamp(today or date.today())
+    reject(days > limit, "date is in the future")
+
+    values = {}
+    for name in metrics:
+        column = frame[name].str.strip()
+        number = pd.to_numeric(column, errors="coerce")
+        bad = number.isna() | (number != np.floor(number.fillna(0)))
+        reject(bad, f"{name} is not a whole number")
+        reject(~bad & (number < 0), f"{name} is negative")
+        values[name] = number
+
+    normal, path_problems = _normalise_paths(frame["path"])
+    reject(path_problems != "", "path: " + path_problems)
+
+    duplicate = frame.duplicated(["date", "path"], keep="first")
+    reject(duplicate, "duplicate of an earlier row for the same date and path")
+
+    good = reasons == ""
+    rejects = _rejects(text, reasons[~good]) if not good.all() else []
+    out = pd.DataFrame({"date": days[good].astype("datetime64[s]"), "path": normal[good]})
+    for name in metrics:
+        out[name] = values[name][good].astype(np.int64)
+    if out.duplicated(["date", "path"]).any():
+        out = out.groupby(["date", "path"], as_index=False, sort=False)[list(metrics)].sum()
+    return DailyRows(source, path, sha, out.reset_index(drop=True), rejects, rows_read)
+
+
+def _normalise_paths(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Normalised paths, and per row "" or what was wrong with the path."""
+    cache: dict[str, str] = {}
+    normal: list[str] = []
+    problems: list[str] = []
+    for value in raw.tolist():
+        done = cache.get(value)
+        if done is None:
+            # The common case is an already normal path; check cheaply before the full rules.
+            if (
+                value.startswith("/")
+                and value.islower()
+                and not value.endswith("/")
+                and ("?" not in value and "#" not in value and len(value) <= 1500)
+                and value == value.strip()
+            ):
+                done = value
+            else:
+                try:
+                    done = normalise_path(value)
+                except ValueError as exc:
+                    normal.append("")
+                    problems.append(str(exc))
+                    continue
+            cache[value] = done
+        normal.append(done)
+        problems.append("")
+    return pd.Series(normal, index=raw.index, dtype=object), pd.Series(
+        problems, index=raw.index, dtype=object
+    )
+
+
+def _rejects(text: str, reasons: pd.Series) -> list[Reject]:
+    """Rejects with their raw lines, read back from the text by row number."""
+    wanted = set(reasons.index)
+    lines = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        if number in wanted:
+            lines[number] = line
+    return [
+        Reject(int(row), str(reason), lines.get(int(row), "")) for row, reason in reasons.items()
+    ]

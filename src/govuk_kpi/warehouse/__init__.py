@@ -1,0 +1,1 @@
+"""The star schema, its loaders, rollups and health checks. Knows nothing of notebooks or HTTP."""

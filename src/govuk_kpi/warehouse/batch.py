@@ -1,0 +1,189 @@
+"""Load batches: every load is one transaction, recorded with its source, hash, code and counts.
+
+A batch's rows, its rejects and its `load_batch` row commit together or not at all, so a
+failure or a killed process leaves the warehouse as it was. A failure is then recorded on
+its own, as a `failed` batch with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+
+from govuk_kpi.core.version import code_version
+from govuk_kpi.sources.records import Reject
+from govuk_kpi.warehouse.models import LoadBatch, LoadReject
+
+
+@dataclass
+class BatchResult:
+    """What a load did. `skipped_as` names the earlier batch when the input was already loaded."""
+
+    source: str
+    uri: str
+    batch_id: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_unmatched: int = 0
+    skipped_as: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the command line."""
+        if self.skipped_as is not None:
+            return (
+                f"{self.source} {self.uri}: unchanged since batch {self.skipped_as}; nothing loaded"
+            )
+        text = (
+            f"{self.source} batch {self.batch_id}: {self.rows_read} read, "
+            f"{self.rows_loaded} loaded, {self.rows_rejected} rejected"
+        )
+        if self.source in ("analytics", "feedback"):
+            text += f", {self.rows_unmatched} unmatched"
+        return text
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC timestamp the schema stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def already_loaded(
+    connection: Connection, source: str, sha256: str, date_from: date | None, date_to: date | None
+) -> int | None:
+    """The batch id that already holds exactly this input, or None.
+
+    Only the newest successful batch of the source that overlaps the same dates counts: an
+    input loaded long ago and since replaced by another must load again.
+    """
+    query = select(
+        LoadBatch.batch_id, LoadBatch.sha256, LoadBatch.date_from, LoadBatch.date_to
+    ).where(LoadBatch.source == source, LoadBatch.status == "loaded")
+    if date_from is not None and date_to is not None:
+        query = query.where(
+            or_(
+                LoadBatch.date_from.is_(None),
+                and_(LoadBatch.date_from <= date_to, LoadBatch.date_to >= date_from),
+            )
+        )
+    newest = connection.execute(query.order_by(LoadBatch.batch_id.desc()).limit(1)).first()
+    if newest is None or newest.sha256 != sha256:
+        return None
+    if (newest.date_from, newest.date_to) != (date_from, date_to):
+        return None
+    return newest.batch_id
+
+
+def run_batch(
+    engine: Engine,
+    result: BatchResult,
+    sha256: str,
+    work: Callable[[Connection, int], None],
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    skip_if_loaded: bool = True,
+) -> BatchResult:
+    """Run `work(connection, batch_id)` as one recorded batch, all or nothing.
+
+    `work` fills in `result`'s counts. On any exception the transaction rolls back, a
+    `failed` batch is recorded with the message, and the exception propagates.
+    """
+    started = utcnow()
+    try:
+        with engine.begin() as connection:
+            if skip_if_loaded:
+                earlier = already_loaded(connection, result.source, sha256, date_from, date_to)
+                if earlier is not None:
+                    result.skipped_as = earlier
+                    return result
+            batch_id = connection.execute(
+                insert(LoadBatch).returning(LoadBatch.batch_id),
+                [_batch_row(result, sha256, started, date_from, date_to, "loading")],
+            ).scalar_one()
+            result.batch_id = batch_id
+            work(connection, batch_id)
+            connection.execute(
+                update(LoadBatch)
+                .where(LoadBatch.batch_id == batch_id)
+                .values(
+                    rows_read=result.rows_read,
+                    rows_loaded=result.rows_loaded,
+                    rows_rejected=result.rows_rejected,
+                    rows_unmatched=result.rows_unmatched,
+                    status="loaded",
+                    finished_at=utcnow(),
+                    message="; ".join(result.notes) or None,
+                )
+            )
+        return result
+    except BaseException as exc:
+        result.batch_id = None
+        if isinstance(exc, Exception):
+            _record_failure(engine, result, sha256, started, date_from, date_to, exc)
+        raise
+
+
+def _batch_row(
+    result: BatchResult,
+    sha256: str,
+    started: datetime,
+    date_from: date | None,
+    date_to: date | None,
+    status: str,
+) -> dict:
+    return {
+        "source": result.source,
+        "uri": result.uri,
+        "sha256": sha256,
+        "code_version": code_version(),
+        "date_from": date_from,
+        "date_to": date_to,
+        "rows_read": result.rows_read,
+        "rows_loaded": 0,
+        "rows_rejected": 0,
+        "rows_unmatched": 0,
+        "started_at": started,
+        "status": status,
+    }
+
+
+def _record_failure(
+    engine: Engine,
+    result: BatchResult,
+    sha256: str,
+    started: datetime,
+    date_from: date | None,
+    date_to: date | None,
+    exc: Exception,
+) -> None:
+    row = _batch_row(result, sha256, started, date_from, date_to, "failed")
+    row.update(finished_at=utcnow(), message=str(exc)[:2000])
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(LoadBatch), [row])
+    except Exception:
+        pass
+
+
+def insert_rejects(
+    connection: Connection, batch_id: int, source_file: str, rejects: Iterable[Reject]
+) -> int:
+    """Keep rejected rows with their reason and raw line; returns how many."""
+    rows = [
+        {
+            "batch_id": batch_id,
+            "source_file": r.source_file or source_file,
+            "row_number": r.row,
+            "reason": r.reason,
+            "raw_line": r.raw_line,
+        }
+        for r in rejects
+    ]
+    if rows:
+        connection.execute(insert(LoadReject), rows)
+    return len(rows)

@@ -1,0 +1,102 @@
+"""Connecting to the warehouse: the SQLite file by default, PostgreSQL when the URL says so."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+
+from govuk_kpi.core.errors import ConfigError
+
+DEFAULT_URL = "sqlite:///warehouse.db"
+URL_VARIABLE = "GOVUK_KPI_DATABASE_URL"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else `GOVUK_KPI_DATABASE_URL`, else `warehouse.db` here."""
+    chosen = url or os.environ.get(URL_VARIABLE) or DEFAULT_URL
+    if chosen.startswith("postgresql://"):
+        # psycopg 3 is the driver the project installs; plain postgresql:// would ask for psycopg2.
+        chosen = "postgresql+psycopg://" + chosen.removeprefix("postgresql://")
+    if not chosen.startswith(("sqlite", "postgresql")):
+        raise ConfigError(
+            f"{URL_VARIABLE}={chosen!r}: only sqlite:// and postgresql:// are supported"
+        )
+    return chosen
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL survives a killed process with every committed batch intact and lets readers
+    # (reports, API) run while a load writes; NORMAL sync is safe with WAL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+@cache
+def _cached_engine(url: str) -> Engine:
+    return make_engine(url)
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """A new engine for `url` (see `database_url`), tuned for the backend."""
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
+        event.listen(engine, "connect", _tune_sqlite)
+        # SQLite's driver opens transactions lazily and autocommits DDL; begin explicitly so
+        # a load's every statement, DDL included, is in one transaction.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+
+        @event.listens_for(engine, "connect")
+        def _no_implicit_transactions(dbapi_connection, _record) -> None:
+            dbapi_connection.isolation_level = None
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for `url`, created once."""
+    return _cached_engine(database_url(url))
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration pointing at the package's migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", database_url(url).replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Bring the schema to `revision` (default: the newest)."""
+    url = database_url(url)
+    config = alembic_config(url)
+    with get_engine(url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at, or None when it has none."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest schema revision the code knows."""
+    script = ScriptDirectory.from_config(alembic_config(DEFAULT_URL))
+    head = script.get_current_head()
+    assert head is not None
+    return head

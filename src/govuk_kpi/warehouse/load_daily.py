@@ -1,0 +1,271 @@
+"""Load daily usage (analytics or feedback CSV) into the daily page facts.
+
+Each row's path is matched to the edition live at that path on that day. Rows that match
+nothing go to `fact_unmatched_daily`. Loading a file replaces exactly its date range for its
+source: analytics and feedback load into the same fact rows without disturbing each other.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import Connection, Engine, and_, delete, select, update
+
+from govuk_kpi.core.metrics import DAILY_METRICS
+from govuk_kpi.sources.daily_csv import DailyRows
+from govuk_kpi.warehouse.batch import BatchResult, insert_rejects, run_batch
+from govuk_kpi.warehouse.bulk import bulk_insert
+from govuk_kpi.warehouse.calendar import date_key, date_range, ensure_dates
+from govuk_kpi.warehouse.models import DimEdition, FactPageDaily, FactUnmatchedDaily
+
+FACT_COLUMNS = ("date_key", "edition_key", "page_id", *DAILY_METRICS, "batch_id", "feedex_batch_id")
+UNMATCHED_COLUMNS = ("date_key", "path", "source", *DAILY_METRICS, "batch_id")
+_NEVER = date.max.toordinal()
+
+
+class EditionMatcher:
+    """Finds the edition live at a path on a day: live at any moment of the day, newest first."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.by_path: dict[str, list[tuple[int, int, int, int]]] = {}
+        rows = connection.execute(
+            select(
+                DimEdition.base_path,
+                DimEdition.valid_from,
+                DimEdition.valid_to,
+                DimEdition.edition_key,
+                DimEdition.page_id,
+            ).order_by(DimEdition.valid_from)
+        )
+        for path, valid_from, valid_to, edition_key, page_id in rows:
+            if valid_to is not None and valid_to <= valid_from:
+                continue  # replaced the moment it arrived: never seen by a reader
+            first = valid_from.date().toordinal()
+            if valid_to is None:
+                last = _NEVER
+            else:
+                at_midnight = valid_to == datetime.combine(valid_to.date(), datetime.min.time())
+                last = valid_to.date().toordinal() - (1 if at_midnight else 0)
+            self.by_path.setdefault(path, []).append((first, last, edition_key, page_id))
+
+    def match(self, days: list[int], paths: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Edition keys and page ids per row (day ordinals, normalised paths); -1 for no match."""
+        editions = np.full(len(paths), -1, dtype=np.int64)
+        pages = np.full(len(paths), -1, dtype=np.int64)
+        by_path = self.by_path
+        for i, (day, path) in enumerate(zip(days, paths, strict=True)):
+            candidates = by_path.get(path)
+            if candidates is None:
+                continue
+            for first, last, edition_key, page_id in reversed(candidates):
+                if first <= day <= last:
+                    editions[i] = edition_key
+                    pages[i] = page_id
+                    break
+        return editions, pages
+
+
+def load_daily(engine: Engine, rows: DailyRows, *, skip_if_loaded: bool = True) -> BatchResult:
+    """Load one read daily CSV as one batch, replacing its source's figures for its dates."""
+    result = BatchResult(rows.source, str(rows.path), rows_read=rows.rows_read)
+
+    def work(connection: Connection, batch_id: int) -> None:
+        result.rows_rejected = insert_rejects(connection, batch_id, str(rows.path), rows.rejects)
+        if rows.frame.empty:
+            return
+        first, last = rows.date_from, rows.date_to
+        ensure_dates(connection, date_range(first, last))
+        frame = rows.frame
+        ordinals = (
+            frame["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+            + date(1970, 1, 1).toordinal()
+        )
+        editions, pages = EditionMatcher(connection).match(
+            ordinals.tolist(), frame["path"].tolist()
+        )
+        keys = _date_keys(ordinals)
+        matched = editions >= 0
+        span = (date_key(first), date_key(last))
+        if rows.source == "analytics":
+            _replace_analytics(connection, batch_id, span, keys, editions, pages, matched, rows)
+        else:
+            _replace_feedback(connection, batch_id, span, keys, editions, pages, matched, rows)
+        _replace_unmatched(connection, batch_id, span, keys, ~matched, rows)
+        result.rows_unmatched = int((~matched).sum())
+        result.rows_loaded = len(frame)
+
+    return run_batch(
+        engine,
+        result,
+        rows.sha256,
+        work,
+        date_from=rows.date_from,
+        date_to=rows.date_to,
+        skip_if_loaded=skip_if_loaded,
+    )
+
+
+def _date_keys(ordinals: np.ndarray) -> np.ndarray:
+    days = {int(o): date_key(date.fromordinal(int(o))) for o in np.unique(ordinals)}
+    lookup = np.vectorize(days.__getitem__, otypes=[np.int64])
+    return lookup(ordinals) if len(ordinals) else ordinals
+
+
+def _metric_lists(rows: DailyRows, mask: np.ndarray, order: np.ndarray) -> dict[str, list[int]]:
+    """Each of the ten metrics for the masked rows in `order`: zeros for the other source's."""
+    count = int(mask.sum())
+    out = {}
+    for name in DAILY_METRICS:
+        if name in rows.metrics:
+            out[name] = rows.frame[name].to_numpy()[mask][order].tolist()
+        else:
+            out[name] = [0] * count
+    return out
+
+
+def _replace_analytics(
+    connection: Connection,
+    batch_id: int,
+    span: tuple[int, int],
+    keys: np.ndarray,
+    editions: np.ndarray,
+    pages: np.ndarray,
+    matched: np.ndarray,
+    rows: DailyRows,
+) -> None:
+    in_span = FactPageDaily.date_key.between(*span)
+    # Feedback counts live in the same rows: keep them across the replacement.
+    kept = {
+        (r.date_key, r.edition_key): r
+        for r in connection.execute(
+            select(
+                FactPageDaily.date_key,
+                FactPageDaily.edition_key,
+                FactPageDaily.page_id,
+                FactPageDaily.feedex,
+                FactPageDaily.feedex_batch_id,
+            ).where(in_span, FactPageDaily.feedex_batch_id.is_not(None))
+        )
+    }
+    connection.execute(delete(FactPageDaily).where(in_span))
+    k, e, p = keys[matched], editions[matched], pages[matched]
+    order = np.lexsort((e, k))
+    k, e, p = k[order].tolist(), e[order].tolist(), p[order].tolist()
+    metrics = _metric_lists(rows, matched, order)
+    feedex = metrics["feedex"]
+    feedex_batch: list[int | None] = [None] * len(k)
+    for i, key in enumerate(zip(k, e, strict=True)):
+        old = kept.pop(key, None)
+        if old is not None:
+            feedex[i], feedex_batch[i] = old.feedex, old.feedex_batch_id
+    columns = [
+        k,
+        e,
+        p,
+        *(metrics[name] for name in DAILY_METRICS),
+        [batch_id] * len(k),
+        feedex_batch,
+    ]
+    bulk_insert(connection, FactPageDaily.__tablename__, FACT_COLUMNS, zip(*columns, strict=True))
+    if kept:
+        zero = [0] * len(DAILY_METRICS)
+        feedex_at = DAILY_METRICS.index("feedex")
+        leftovers = []
+        for old in kept.values():
+            values = list(zero)
+            values[feedex_at] = old.feedex
+            leftovers.append(
+                (old.date_key, old.edition_key, old.page_id, *values, None, old.feedex_batch_id)
+            )
+        bulk_insert(connection, FactPageDaily.__tablename__, FACT_COLUMNS, leftovers)
+
+
+def _replace_feedback(
+    connection: Connection,
+    batch_id: int,
+    span: tuple[int, int],
+    keys: np.ndarray,
+    editions: np.ndarray,
+    pages: np.ndarray,
+    matched: np.ndarray,
+    rows: DailyRows,
+) -> None:
+    in_span = FactPageDaily.date_key.between(*span)
+    connection.execute(
+        update(FactPageDaily)
+        .where(in_span, FactPageDaily.feedex_batch_id.is_not(None))
+        .values(feedex=0, feedex_batch_id=None)
+    )
+    # Rows that only existed to hold feedback go; analytics rows stay.
+    connection.execute(delete(FactPageDaily).where(in_span, FactPageDaily.batch_id.is_(None)))
+    existing = set(
+        connection.execute(
+            select(FactPageDaily.date_key, FactPageDaily.edition_key).where(in_span)
+        ).tuples()
+    )
+    counts = rows.frame["feedex"].to_numpy()
+    updates, inserts = [], []
+    zero = [0] * len(DAILY_METRICS)
+    feedex_at = DAILY_METRICS.index("feedex")
+    for i in np.flatnonzero(matched).tolist():
+        key = (int(keys[i]), int(editions[i]))
+        if key in existing:
+            updates.append({"k": key[0], "e": key[1], "n": int(counts[i])})
+        else:
+            values = list(zero)
+            values[feedex_at] = int(counts[i])
+            inserts.append((*key, int(pages[i]), *values, None, batch_id))
+    if updates:
+        connection.execute(
+            update(FactPageDaily)
+            .where(
+                and_(FactPageDaily.date_key == _bind("k"), FactPageDaily.edition_key == _bind("e"))
+            )
+            .values(feedex=_bind("n"), feedex_batch_id=batch_id),
+            updates,
+        )
+    if inserts:
+        bulk_insert(connection, FactPageDaily.__tablename__, FACT_COLUMNS, inserts)
+
+
+def _bind(name: str):
+    from sqlalchemy import bindparam
+
+    return bindparam(name)
+
+
+def _replace_unmatched(
+    connection: Connection,
+    batch_id: int,
+    span: tuple[int, int],
+    keys: np.ndarray,
+    unmatched: np.ndarray,
+    rows: DailyRows,
+) -> None:
+    connection.execute(
+        delete(FactUnmatchedDaily).where(
+            FactUnmatchedDaily.date_key.between(*span), FactUnmatchedDaily.source == rows.source
+        )
+    )
+    if not unmatched.any():
+        return
+    order = np.arange(int(unmatched.sum()))
+    metrics = _metric_lists(rows, unmatched, order)
+    k = keys[unmatched].tolist()
+    paths = rows.frame["path"].to_numpy()[unmatched].tolist()
+    columns = [
+        k,
+        paths,
+        [rows.source] * len(k),
+        *(metrics[n] for n in DAILY_METRICS),
+        [batch_id] * len(k),
+    ]
+    bulk_insert(
+        connection, FactUnmatchedDaily.__tablename__, UNMATCHED_COLUMNS, zip(*columns, strict=True)
+    )
+
+
+def day_after(day: date) -> date:
+    """The next day."""
+    return day + timedelta(days=1)

@@ -1,0 +1,320 @@
+"""The star schema as typed SQLAlchemy 2 models.
+
+Dimensions (`dim_*`), facts (`fact_*`), rollups (`agg_*`), and the audit of every load
+(`load_batch`, `load_reject`). Timestamps are naive UTC so SQLite and PostgreSQL agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from govuk_kpi.core.metrics import DAILY_METRICS
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with constraint names that are the same on every backend."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class LoadBatch(Base):
+    """One load of one input: what, from where, its hash, the code version and the counts."""
+
+    __tablename__ = "load_batch"
+
+    batch_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))  # content, organisations, analytics, feedback
+    uri: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    code_version: Mapped[str] = mapped_column(String(64))
+    date_from: Mapped[date | None] = mapped_column(Date)
+    date_to: Mapped[date | None] = mapped_column(Date)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rows_unmatched: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))  # loaded, failed
+    message: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index(None, "source", "status"),)
+
+
+class LoadReject(Base):
+    """A row a load refused, with the reason and the raw line, so nothing is silently lost."""
+
+    __tablename__ = "load_reject"
+
+    reject_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("load_batch.batch_id"), index=True)
+    source_file: Mapped[str] = mapped_column(Text)
+    row_number: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    raw_line: Mapped[str | None] = mapped_column(Text)
+
+
+class DimDate(Base):
+    """One row per calendar day that facts refer to."""
+
+    __tablename__ = "dim_date"
+
+    date_key: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False
+    )  # YYYYMMDD
+    date: Mapped[date] = mapped_column(Date, unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    month_key: Mapped[int] = mapped_column(ForeignKey("dim_month.month_key"))
+    iso_year: Mapped[int] = mapped_column(Integer)
+    iso_week: Mapped[int] = mapped_column(Integer)
+    week_start: Mapped[date] = mapped_column(Date)
+    day_of_week: Mapped[int] = mapped_column(Integer)  # ISO: Monday 1 .. Sunday 7
+    day_name: Mapped[str] = mapped_column(String(9))
+    is_weekend: Mapped[bool] = mapped_column(Boolean)
+
+
+class DimMonth(Base):
+    """One row per calendar month, named as the API names periods (`march-2026`)."""
+
+    __tablename__ = "dim_month"
+
+    month_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # YYYYMM
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(9))
+    slug: Mapped[str] = mapped_column(String(16), unique=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    days: Mapped[int] = mapped_column(Integer)
+
+
+class DimOrganisation(Base):
+    """An organisation (type 1: the latest known facts about it overwrite the old)."""
+
+    __tablename__ = "dim_organisation"
+
+    organisation_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    content_id: Mapped[str] = mapped_column(String(64), unique=True)
+    slug: Mapped[str | None] = mapped_column(String(255), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    acronym: Mapped[str | None] = mapped_column(String(64))
+    organisation_type: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[date | None] = mapped_column(Date)
+    parent_slug: Mapped[str | None] = mapped_column(String(255))
+    superseded_by_slug: Mapped[str | None] = mapped_column(String(255))
+    analytics_identifier: Mapped[str | None] = mapped_column(String(32))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("load_batch.batch_id"))
+
+
+class DimDocumentType(Base):
+    """A document type: machine name and the label readers see."""
+
+    __tablename__ = "dim_document_type"
+
+    document_type_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(128))
+
+
+class DimPage(Base):
+    """A page item, `content_id:locale`: stable across title and path changes."""
+
+    __tablename__ = "dim_page"
+
+    page_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    content_id: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (UniqueConstraint("content_id", "locale"),)
+
+
+class DimEdition(Base):
+    """A version of a page as readers saw it: a type 2 slowly changing dimension.
+
+    A new row only when something a reader would notice changed (`reader_hash`); the old
+    row's `valid_to` is set to the new row's `valid_from`. Exactly one live row per page item
+    and per base_path, enforced by partial unique indexes.
+    """
+
+    __tablename__ = "dim_edition"
+
+    edition_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("dim_page.page_id"))
+    content_id: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(16))
+    base_path: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    document_type_key: Mapped[int] = mapped_column(
+        ForeignKey("dim_document_type.document_type_key")
+    )
+    schema_name: Mapped[str] = mapped_column(String(64))
+    publishing_app: Mapped[str | None] = mapped_column(String(64))
+    primary_organisation_key: Mapped[int | None] = mapped_column(
+        ForeignKey("dim_organisation.organisation_key")
+    )
+    first_published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    public_updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    withdrawn: Mapped[bool] = mapped_column(Boolean)
+    phase: Mapped[str | None] = mapped_column(String(16))
+    valid_from: Mapped[datetime] = mapped_column(DateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime)
+    is_live: Mapped[bool] = mapped_column(Boolean)
+    reader_hash: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("load_batch.batch_id"))
+
+    __table_args__ = (
+        Index("ix_dim_edition_page_id", "page_id", "valid_from"),
+        Index("ix_dim_edition_base_path", "base_path", "valid_from"),
+        Index("ix_dim_edition_primary_organisation_key", "primary_organisation_key"),
+        Index(
+            "uq_dim_edition_live_page",
+            "page_id",
+            unique=True,
+            sqlite_where=text("is_live"),
+            postgresql_where=text("is_live"),
+        ),
+        Index(
+            "uq_dim_edition_live_base_path",
+            "base_path",
+            unique=True,
+            sqlite_where=text("is_live"),
+            postgresql_where=text("is_live"),
+        ),
+    )
+
+
+class EditionOrganisation(Base):
+    """Which organisations an edition belongs to; `is_primary` marks the publishing one."""
+
+    __tablename__ = "link_edition_organisation"
+
+    edition_key: Mapped[int] = mapped_column(
+        ForeignKey("dim_edition.edition_key"), primary_key=True
+    )
+    organisation_key: Mapped[int] = mapped_column(
+        ForeignKey("dim_organisation.organisation_key"), primary_key=True
+    )
+    is_primary: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index(None, "organisation_key"),)
+
+
+class FactEditionMetrics(Base):
+    """Figures about one edition's text and attachments."""
+
+    __tablename__ = "fact_edition_metrics"
+
+    edition_key: Mapped[int] = mapped_column(
+        ForeignKey("dim_edition.edition_key"), primary_key=True
+    )
+    words: Mapped[int] = mapped_column(Integer)
+    chars: Mapped[int] = mapped_column(Integer)
+    sentences: Mapped[int] = mapped_column(Integer)
+    readability: Mapped[float | None] = mapped_column(Float)
+    pdf_count: Mapped[int] = mapped_column(Integer)
+    doc_count: Mapped[int] = mapped_column(Integer)
+    reading_time: Mapped[int] = mapped_column(Integer)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("load_batch.batch_id"))
+
+
+def _metric_columns() -> dict[str, Mapped[int]]:
+    return {name: mapped_column(BigInteger, nullable=False, default=0) for name in DAILY_METRICS}
+
+
+class FactPageDaily(Base):
+    """One row per edition live that day per day: the ten daily metrics.
+
+    `batch_id` is the analytics batch, `feedex_batch_id` the feedback batch: the two sources
+    load independently into the same row.
+    """
+
+    __tablename__ = "fact_page_daily"
+
+    date_key: Mapped[int] = mapped_column(ForeignKey("dim_date.date_key"), primary_key=True)
+    edition_key: Mapped[int] = mapped_column(
+        ForeignKey("dim_edition.edition_key"), primary_key=True
+    )
+    page_id: Mapped[int] = mapped_column(ForeignKey("dim_page.page_id"))
+    locals().update(_metric_columns())
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("load_batch.batch_id"))
+    feedex_batch_id: Mapped[int | None] = mapped_column(ForeignKey("load_batch.batch_id"))
+
+    __table_args__ = (Index("ix_fact_page_daily_page_id", "page_id", "date_key"),)
+
+
+class FactUnmatchedDaily(Base):
+    """Usage of paths that matched no edition that day: kept, counted and reported."""
+
+    __tablename__ = "fact_unmatched_daily"
+
+    date_key: Mapped[int] = mapped_column(ForeignKey("dim_date.date_key"), primary_key=True)
+    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    locals().update(_metric_columns())
+    batch_id: Mapped[int] = mapped_column(ForeignKey("load_batch.batch_id"))
+
+
+class AggPageMonthly(Base):
+    """Monthly sums per page item, refreshed for the months a load touched."""
+
+    __tablename__ = "agg_page_monthly"
+
+    month_key: Mapped[int] = mapped_column(ForeignKey("dim_month.month_key"), primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("dim_page.page_id"), primary_key=True)
+    locals().update(_metric_columns())
+    days: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_agg_page_monthly_page_id", "page_id", "month_key"),)
+
+
+class AggPageWindow(Base):
+    """Sums per page item over each rolling window ending on the warehouse's as-of date."""
+
+    __tablename__ = "agg_page_window"
+
+    window: Mapped[str] = mapped_column(String(16), primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("dim_page.page_id"), primary_key=True)
+    locals().update(_metric_columns())
+    days: Mapped[int] = mapped_column(Integer)
+
+
+class RollupState(Base):
+    """What each rollup was last refreshed from: its as-of date and the newest batch it saw."""
+
+    __tablename__ = "rollup_state"
+
+    rollup: Mapped[str] = mapped_column(String(32), primary_key=True)
+    as_of: Mapped[date | None] = mapped_column(Date)
+    date_from: Mapped[date | None] = mapped_column(Date)
+    last_batch_id: Mapped[int] = mapped_column(Integer)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime)

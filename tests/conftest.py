@@ -1,0 +1,73 @@
+"""Fixtures shared by every test.
+
+``db_url`` runs a test once per database backend: SQLite in a file, and PostgreSQL in a fresh
+database on a throwaway cluster started once per session. Restrict the backends with
+``GOVUK_KPI_TEST_BACKENDS`` (comma-separated, default ``sqlite,postgresql``).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.postgres import INSTALL_HINT, PostgresCluster, PostgresUnavailableError
+
+BACKENDS = ("sqlite", "postgresql")
+BACKENDS_ENV = "GOVUK_KPI_TEST_BACKENDS"
+
+
+def selected_backends() -> list[str]:
+    """Return the backends named by ``GOVUK_KPI_TEST_BACKENDS``, all of them by default."""
+    raw = os.environ.get(BACKENDS_ENV, ",".join(BACKENDS))
+    names = [name.strip().lower() for name in raw.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(BACKENDS))
+    if unknown or not names:
+        raise pytest.UsageError(
+            f"{BACKENDS_ENV}={raw!r}: expected a comma-separated subset of {', '.join(BACKENDS)}"
+        )
+    return [name for name in BACKENDS if name in names]
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster for the whole session, stopped and removed at the end.
+
+    Fails (never skips) every PostgreSQL test when the server binaries are missing.
+    """
+    problem = None
+    cluster = None
+    try:
+        cluster = PostgresCluster().start()
+    except PostgresUnavailableError as exc:
+        problem = f"{exc}\nTo run only the SQLite tests meanwhile: {BACKENDS_ENV}=sqlite."
+    except RuntimeError as exc:
+        problem = f"could not start the test PostgreSQL cluster ({INSTALL_HINT}):\n{exc}"
+    if cluster is None:
+        pytest.fail(problem, pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=selected_backends())
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLAlchemy URL of an empty database, once per backend (test ids ``sqlite``, ``postgresql``).
+
+    SQLite: a file in the test's ``tmp_path``. PostgreSQL: a new database on the session's
+    cluster, dropped after the test (open connections are closed by force).
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/warehouse.db"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    name = f"t_{uuid.uuid4().hex}"
+    url = cluster.create_database(name)
+    try:
+        yield url
+    finally:
+        cluster.drop_database(name)
