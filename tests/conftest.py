@@ -71,3 +71,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         cluster.drop_database(name)
+
+
+@pytest.fixture(scope="session", params=selected_backends())
+def sample_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A whole sample warehouse (13 months), built once per backend for read-only tests."""
+    from govuk_kpi.sample.build import build_sample
+
+    folder = tmp_path_factory.mktemp(f"sample-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder}/warehouse.db"
+    else:
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        url = cluster.create_database(f"sample_{uuid.uuid4().hex}")
+    build_sample(url, out_dir=folder / "generated")
+    yield url

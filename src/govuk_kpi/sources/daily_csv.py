@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +29,8 @@ from govuk_kpi.sources.records import Reject
 
 ANALYTICS_METRICS: tuple[str, ...] = tuple(m for m in DAILY_METRICS if m != "feedex")
 FEEDBACK_METRICS: tuple[str, ...] = ("feedex",)
+# Counts above this are garbage, and past 2**63 would wrap round in the int64 columns.
+MAX_COUNT = 2**53
 FORMATS: dict[str, tuple[str, ...]] = {
     "analytics": ("date", "path", *ANALYTICS_METRICS),
     "feedback": ("date", "path", *FEEDBACK_METRICS),
@@ -128,14 +131,20 @@ def read_daily_csv(path: Path | str, source: str, *, today: date | None = None) 
             keep_default_na=False,
             na_filter=False,
             skipinitialspace=True,
+            skip_blank_lines=False,  # kept until numbered, so row numbers match the file's lines
             on_bad_lines="error",
             engine="c",
         )
     except pd.errors.ParserError as exc:
-        raise InputError(str(path), f"not valid CSV: {exc}") from None
+        # pandas counts "line N" from 1 and "row N" from 0; its message may end in a newline.
+        detail = str(exc).strip()
+        where = re.search(r"\b(line|row) (\d+)", detail)
+        row = None if where is None else int(where[2]) + (where[1] == "row")
+        raise InputError(str(path), f"not valid CSV: {detail}", row) from None
     frame.columns = [c.strip() for c in frame.columns]
     frame = frame[list(expected)]
     frame.index = pd.RangeIndex(2, len(frame) + 2)  # row numbers as the file counts them
+    frame = frame[(frame != "").any(axis=1)]  # blank lines are no rows
     rows_read = len(frame)
     reasons = pd.Series("", index=frame.index, dtype=object)
 
@@ -156,6 +165,7 @@ def read_daily_csv(path: Path | str, source: str, *, today: date | None = None) 
         bad = number.isna() | (number != np.floor(number.fillna(0)))
         reject(bad, f"{name} is not a whole number")
         reject(~bad & (number < 0), f"{name} is negative")
+        reject(~bad & (number > MAX_COUNT), f"{name} is too large (more than {MAX_COUNT})")
         values[name] = number
 
     normal, path_problems = _normalise_paths(frame["path"])

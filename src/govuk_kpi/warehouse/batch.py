@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
 from govuk_kpi.core.version import code_version
 from govuk_kpi.sources.records import Reject
@@ -45,6 +45,23 @@ class BatchResult:
         if self.source in ("analytics", "feedback"):
             text += f", {self.rows_unmatched} unmatched"
         return text
+
+
+class NothingChanged(Exception):
+    """Raised by a batch's work when the input only repeats what an earlier batch loaded."""
+
+    def __init__(self, earlier_batch: int) -> None:
+        super().__init__(f"unchanged since batch {earlier_batch}")
+        self.earlier_batch = earlier_batch
+
+
+def earlier_identical(connection: Connection, source: str, sha256: str) -> int | None:
+    """The newest successful batch of `source` that loaded an input with this hash."""
+    return connection.execute(
+        select(func.max(LoadBatch.batch_id)).where(
+            LoadBatch.source == source, LoadBatch.sha256 == sha256, LoadBatch.status == "loaded"
+        )
+    ).scalar()
 
 
 def utcnow() -> datetime:
@@ -120,6 +137,11 @@ def run_batch(
                     message="; ".join(result.notes) or None,
                 )
             )
+        return result
+    except NothingChanged as unchanged:
+        # The transaction rolled back: a repeat of an earlier input leaves no trace at all.
+        result.batch_id = None
+        result.skipped_as = unchanged.earlier_batch
         return result
     except BaseException as exc:
         result.batch_id = None

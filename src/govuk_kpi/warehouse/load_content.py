@@ -8,12 +8,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from govuk_kpi.core.document_types import document_type_label
 from govuk_kpi.core.errors import InputError
 from govuk_kpi.sources.records import EditionRecord, OrganisationRef, Reject
-from govuk_kpi.warehouse.batch import BatchResult, insert_rejects, run_batch
+from govuk_kpi.warehouse.batch import (
+    BatchResult,
+    NothingChanged,
+    earlier_identical,
+    insert_rejects,
+    run_batch,
+)
 from govuk_kpi.warehouse.models import (
     DimDocumentType,
     DimEdition,
@@ -61,13 +67,13 @@ def _naive(moment: datetime | None) -> datetime | None:
 
 
 @dataclass
-class _Live:
+class _Edition:
     edition_key: int
     page_id: int
     base_path: str
     reader_hash: str
     valid_from: datetime
-    batch_id: int
+    is_live: bool
 
 
 class _ContentLoad:
@@ -91,18 +97,23 @@ class _ContentLoad:
                 select(DimOrganisation.content_id, DimOrganisation.organisation_key)
             ).all()
         )
-        live = connection.execute(
+        newest = select(func.max(DimEdition.edition_key)).group_by(DimEdition.page_id)
+        rows = connection.execute(
             select(
                 DimEdition.edition_key,
                 DimEdition.page_id,
                 DimEdition.base_path,
                 DimEdition.reader_hash,
                 DimEdition.valid_from,
-                DimEdition.batch_id,
-            ).where(DimEdition.is_live)
+                DimEdition.is_live,
+            ).where(DimEdition.edition_key.in_(newest.scalar_subquery()))
         ).all()
-        self.live_by_page = {row.page_id: _Live(*row) for row in live}
-        self.live_by_path = {row.base_path: self.live_by_page[row.page_id] for row in live}
+        # Each page's newest edition, live or not: a page whose path another page took stays
+        # retired until its own content changes, so loading the same input again is a no-op.
+        self.newest_by_page = {row.page_id: _Edition(*row) for row in rows}
+        self.live_by_path = {
+            row.base_path: self.newest_by_page[row.page_id] for row in rows if row.is_live
+        }
 
     def page_id(self, record: EditionRecord) -> int:
         key = (record.content_id, record.locale)
@@ -139,37 +150,38 @@ class _ContentLoad:
             ).scalar_one()
         return self.organisations[ref.content_id]
 
-    def _retire(self, live: _Live, valid_to: datetime) -> None:
+    def _retire(self, edition: _Edition, valid_to: datetime) -> None:
+        if not edition.is_live:
+            return
         self.c.execute(
             update(DimEdition)
-            .where(DimEdition.edition_key == live.edition_key)
-            .values(is_live=False, valid_to=max(valid_to, live.valid_from))
+            .where(DimEdition.edition_key == edition.edition_key)
+            .values(is_live=False, valid_to=max(valid_to, edition.valid_from))
         )
-        self.live_by_page.pop(live.page_id, None)
-        if self.live_by_path.get(live.base_path) is live:
-            del self.live_by_path[live.base_path]
+        edition.is_live = False
+        if self.live_by_path.get(edition.base_path) is edition:
+            del self.live_by_path[edition.base_path]
 
-    def _discard(self, live: _Live) -> None:
-        """Drop an edition this same batch wrote: the later record of one item wins."""
+    def _discard(self, edition: _Edition) -> None:
+        """Drop an edition seen at this same moment: the later observation replaces it."""
         for table in (EditionOrganisation, FactEditionMetrics):
-            self.c.execute(delete(table).where(table.edition_key == live.edition_key))
-        self.c.execute(delete(DimEdition).where(DimEdition.edition_key == live.edition_key))
-        self.live_by_page.pop(live.page_id, None)
-        if self.live_by_path.get(live.base_path) is live:
-            del self.live_by_path[live.base_path]
+            self.c.execute(delete(table).where(table.edition_key == edition.edition_key))
+        self.c.execute(delete(DimEdition).where(DimEdition.edition_key == edition.edition_key))
+        if self.live_by_path.get(edition.base_path) is edition:
+            del self.live_by_path[edition.base_path]
 
     def load(self, record: EditionRecord) -> str:
         """Apply one record; returns what happened: new, changed, unchanged or stale."""
         page_id = self.page_id(record)
         signature = reader_hash(record)
-        current = self.live_by_page.get(page_id)
+        current = self.newest_by_page.get(page_id)
         valid_from = self.observed_at
         if current is not None:
             if current.reader_hash == signature:
                 return "unchanged"
             if current.valid_from > self.observed_at:
                 return "stale"
-            if current.batch_id == self.batch_id or current.valid_from == self.observed_at:
+            if current.valid_from == self.observed_at:
                 valid_from = current.valid_from
                 self._discard(current)
             else:
@@ -181,6 +193,15 @@ class _ContentLoad:
         if occupant is not None:
             # Another page held this path: it stops being live here when this one arrives.
             self._retire(occupant, valid_from)
+        edition_key = self._insert(record, page_id, signature, valid_from)
+        live = _Edition(edition_key, page_id, record.base_path, signature, valid_from, True)
+        self.newest_by_page[page_id] = live
+        self.live_by_path[record.base_path] = live
+        return "changed" if current is not None else "new"
+
+    def _insert(
+        self, record: EditionRecord, page_id: int, signature: str, valid_from: datetime
+    ) -> int:
         primary = record.primary_organisation
         edition_key = self.c.execute(
             insert(DimEdition).returning(DimEdition.edition_key),
@@ -208,9 +229,7 @@ class _ContentLoad:
                 }
             ],
         ).scalar_one()
-        links = {}
-        for ref in record.organisations:
-            links[self.organisation_key(ref)] = False
+        links = {self.organisation_key(ref): False for ref in record.organisations}
         if primary is not None:
             links[self.organisation_key(primary)] = True
         if links:
@@ -238,10 +257,7 @@ class _ContentLoad:
                 }
             ],
         )
-        live = _Live(edition_key, page_id, record.base_path, signature, valid_from, self.batch_id)
-        self.live_by_page[page_id] = live
-        self.live_by_path[record.base_path] = live
-        return "changed" if current is not None else "new"
+        return edition_key
 
 
 def load_content(
@@ -271,8 +287,14 @@ def load_content(
     def work(connection: Connection, batch_id: int) -> None:
         state = _ContentLoad(connection, batch_id, seen_at)
         outcomes: dict[str, int] = {}
+        # One input is one observation: where it holds an item twice, the later record wins.
+        latest: dict[tuple[str, str], EditionRecord] = {}
         for record in records:
             result.rows_read += 1
+            latest.pop((record.content_id, record.locale), None)
+            latest[(record.content_id, record.locale)] = record
+        parsed = result.rows_read
+        for record in latest.values():
             outcome = state.load(record)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         result.rows_loaded = outcomes.get("new", 0) + outcomes.get("changed", 0)
@@ -283,6 +305,13 @@ def load_content(
             [Reject(e.row, e.reason, None, e.path) for e in rejects],
         )
         result.rows_read += result.rows_rejected
+        superseded = parsed - len(latest)
+        if superseded:
+            result.notes.append(f"{superseded} superseded by a later record of the same item")
+        if result.rows_loaded == 0:
+            earlier = earlier_identical(connection, "content", sha256)
+            if earlier is not None:
+                raise NothingChanged(earlier)
         result.notes.extend(f"{n} {what}" for what, n in sorted(outcomes.items()))
 
     return run_batch(engine, result, sha256, work)

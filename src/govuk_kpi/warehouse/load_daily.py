@@ -202,7 +202,7 @@ def _replace_feedback(
     existing = set(
         connection.execute(
             select(FactPageDaily.date_key, FactPageDaily.edition_key).where(in_span)
-        ).tuples()
+        ).all()
     )
     counts = rows.frame["feedex"].to_numpy()
     updates, inserts = [], []
