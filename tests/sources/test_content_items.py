@@ -113,7 +113,9 @@ def test_guide_counts_all_its_parts(
     assert guide.base_path == "/national-curriculum"
     assert guide.first_published_at == datetime(2016, 2, 29, 9, 24, 10, tzinfo=UTC)
     assert [o.slug for o in guide.organisations] == ["department-for-education"]
-    assert guide.primary_organisation is None
+    # No primary publishing organisation: the first organisation stands in as primary.
+    assert guide.primary_organisation is not None
+    assert guide.primary_organisation.slug == "department-for-education"
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, case, cast, func, literal
+from sqlalchemy import BigInteger, Float, case, cast, func, literal
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -38,3 +38,8 @@ def derived_columns(columns: dict[str, ColumnElement]) -> list[ColumnElement]:
 def coalesce_zero(column: ColumnElement) -> ColumnElement:
     """A sum that is 0, not NULL, for pages without facts in the period."""
     return func.coalesce(column, 0)
+
+
+def total(column: ColumnElement) -> ColumnElement:
+    """SUM as a whole number on every backend (PostgreSQL sums bigints into NUMERIC)."""
+    return cast(func.sum(column), BigInteger)

@@ -6,6 +6,7 @@ from sqlalchemy import Connection, Subquery, func, select
 
 from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.core.periods import WINDOWS, Period
+from govuk_kpi.kpi.expressions import total
 from govuk_kpi.warehouse.calendar import date_key, month_key
 from govuk_kpi.warehouse.models import AggPageMonthly, AggPageWindow, FactPageDaily, RollupState
 from govuk_kpi.warehouse.rollups import newest_daily_batch
@@ -49,7 +50,7 @@ def page_sums(connection: Connection, period: Period) -> Subquery:
     return (
         select(
             FactPageDaily.page_id,
-            *[func.sum(getattr(FactPageDaily, m)).label(m) for m in DAILY_METRICS],
+            *[total(getattr(FactPageDaily, m)).label(m) for m in DAILY_METRICS],
             func.count(func.distinct(FactPageDaily.date_key)).label("days"),
         )
         .where(FactPageDaily.date_key.between(date_key(period.start), date_key(period.end)))

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, Select, String, cast, func, literal, 
 from govuk_kpi.core.errors import ConfigError
 from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS
 from govuk_kpi.core.periods import Period, resolve_period
-from govuk_kpi.kpi.expressions import derived_columns
+from govuk_kpi.kpi.expressions import derived_columns, total
 from govuk_kpi.kpi.sums import page_sums
 from govuk_kpi.warehouse.calendar import date_key, key_to_date
 from govuk_kpi.warehouse.db import get_engine
@@ -245,7 +245,7 @@ class Warehouse:
             facts = (
                 select(
                     FactPageDaily.date_key,
-                    *[func.sum(getattr(FactPageDaily, m)).label(m) for m in DAILY_METRICS],
+                    *[total(getattr(FactPageDaily, m)).label(m) for m in DAILY_METRICS],
                 )
                 .where(
                     FactPageDaily.page_id == page_id,
@@ -344,7 +344,7 @@ class Warehouse:
         with self.engine.connect() as connection:
             sums = page_sums(connection, period)
             latest = _latest_editions()
-            metric = {m: func.coalesce(func.sum(sums.c[m]), 0) for m in DAILY_METRICS}
+            metric = {m: func.coalesce(total(sums.c[m]), 0) for m in DAILY_METRICS}
             query = (
                 select(
                     func.coalesce(DimOrganisation.slug, literal("(none)")).label("organisation"),
@@ -378,9 +378,7 @@ class Warehouse:
         resolved = self.period(period, as_of)
         span = (date_key(resolved.start), date_key(resolved.end))
         with self.engine.connect() as connection:
-            metric = {
-                m: func.coalesce(func.sum(getattr(FactPageDaily, m)), 0) for m in DAILY_METRICS
-            }
+            metric = {m: func.coalesce(total(getattr(FactPageDaily, m)), 0) for m in DAILY_METRICS}
             query = select(
                 *[metric[m].label(m) for m in DAILY_METRICS],
                 *derived_columns(metric),
@@ -389,7 +387,7 @@ class Warehouse:
             frame = _frame(connection, query, resolved)
             unmatched = connection.execute(
                 select(
-                    func.coalesce(func.sum(FactUnmatchedDaily.pviews), 0),
+                    func.coalesce(total(FactUnmatchedDaily.pviews), 0),
                     func.count(func.distinct(FactUnmatchedDaily.path)),
                 ).where(
                     FactUnmatchedDaily.date_key.between(*span),
@@ -408,7 +406,7 @@ class Warehouse:
             query = (
                 select(
                     FactUnmatchedDaily.path,
-                    *[func.sum(getattr(FactUnmatchedDaily, m)).label(m) for m in DAILY_METRICS],
+                    *[total(getattr(FactUnmatchedDaily, m)).label(m) for m in DAILY_METRICS],
                     func.count(func.distinct(FactUnmatchedDaily.date_key)).label("days"),
                 )
                 .where(
@@ -417,7 +415,7 @@ class Warehouse:
                     )
                 )
                 .group_by(FactUnmatchedDaily.path)
-                .order_by(func.sum(FactUnmatchedDaily.pviews).desc(), FactUnmatchedDaily.path)
+                .order_by(total(FactUnmatchedDaily.pviews).desc(), FactUnmatchedDaily.path)
             )
             return _frame(connection, query, resolved)
 

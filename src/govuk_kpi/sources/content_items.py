@@ -229,7 +229,12 @@ def _organisation_ref(link: Mapping[str, Any]) -> OrganisationRef | None:
 def _organisations(
     links: Mapping[str, Any],
 ) -> tuple[OrganisationRef | None, tuple[OrganisationRef, ...]]:
-    """The primary publishing organisation and all organisations, primary first, no repeats."""
+    """The primary organisation and all organisations, primary first, no repeats.
+
+    The primary is the primary publishing organisation, or, for items without one (most
+    mainstream and older items), the first of `links.organisations`, as GOV.UK's content
+    data warehouse does.
+    """
     primary_links = links.get("primary_publishing_organisation") or []
     primaries = [
         ref
@@ -244,6 +249,8 @@ def _organisations(
         )
         if ref is not None
     ]
+    if primary is None and refs:
+        primary = refs[0]
     ordered: dict[str, OrganisationRef] = {}
     if primary is not None and any(ref.content_id == primary.content_id for ref in refs):
         ordered[primary.content_id] = primary

@@ -147,11 +147,13 @@ def read_daily_csv(path: Path | str, source: str, *, today: date | None = None) 
     frame = frame[(frame != "").any(axis=1)]  # blank lines are no rows
     rows_read = len(frame)
     reasons = pd.Series("", index=frame.index, dtype=object)
+    rejected = np.zeros(rows_read, dtype=bool)  # reasons != "", kept as a mask (cheaper)
 
-    def reject(mask: pd.Series, reason: str | pd.Series) -> None:
-        fresh = mask & (reasons == "")
+    def reject(mask: pd.Series | np.ndarray, reason: str | pd.Series) -> None:
+        fresh = np.asarray(mask, dtype=bool) & ~rejected
         if fresh.any():
             reasons[fresh] = reason if isinstance(reason, str) else reason[fresh]
+            rejected[fresh] = True
 
     days = pd.to_datetime(frame["date"], format="%Y-%m-%d", errors="coerce")
     reject(days.isna(), "date is not a YYYY-MM-DD date")
@@ -160,57 +162,93 @@ def read_daily_csv(path: Path | str, source: str, *, today: date | None = None) 
 
     values = {}
     for name in metrics:
-        column = frame[name].str.strip()
-        number = pd.to_numeric(column, errors="coerce")
-        bad = number.isna() | (number != np.floor(number.fillna(0)))
-        reject(bad, f"{name} is not a whole number")
-        reject(~bad & (number < 0), f"{name} is negative")
-        reject(~bad & (number > MAX_COUNT), f"{name} is too large (more than {MAX_COUNT})")
+        number = _plain_counts(frame[name])
+        if number is None:
+            column = frame[name].str.strip()
+            number = pd.to_numeric(column, errors="coerce")
+            bad = number.isna() | (number != np.floor(number.fillna(0)))
+            reject(bad, f"{name} is not a whole number")
+            reject(~bad & (number < 0), f"{name} is negative")
+            reject(~bad & (number > MAX_COUNT), f"{name} is too large (more than {MAX_COUNT})")
         values[name] = number
 
     normal, path_problems = _normalise_paths(frame["path"])
-    reject(path_problems != "", "path: " + path_problems)
+    bad_path = (path_problems != "").to_numpy()
+    if bad_path.any():
+        reject(bad_path, "path: " + path_problems)
 
     duplicate = frame.duplicated(["date", "path"], keep="first")
     reject(duplicate, "duplicate of an earlier row for the same date and path")
 
-    good = reasons == ""
-    rejects = _rejects(text, reasons[~good]) if not good.all() else []
+    good = ~rejected
+    rejects = _rejects(text, reasons[rejected]) if rejected.any() else []
     out = pd.DataFrame({"date": days[good].astype("datetime64[s]"), "path": normal[good]})
     for name in metrics:
-        out[name] = values[name][good].astype(np.int64)
+        column = values[name]
+        if isinstance(column, np.ndarray):
+            out[name] = column[good]
+        else:
+            out[name] = column[good].astype(np.int64)
     if out.duplicated(["date", "path"]).any():
         out = out.groupby(["date", "path"], as_index=False, sort=False)[list(metrics)].sum()
     return DailyRows(source, path, sha, out.reset_index(drop=True), rejects, rows_read)
 
 
+def _plain_counts(raw: pd.Series) -> np.ndarray | None:
+    """The counts as int64 when every value is plain ASCII digits up to `MAX_COUNT`, else None.
+
+    Plain digits are the common case, and for them the full rules (strip, to_numeric, whole,
+    not negative, not too large) accept every row and give these same numbers; anything
+    else returns None so the caller applies the full rules.
+    """
+    values = raw.tolist()
+    joined = "".join(values)
+    if not (joined.isascii() and joined.isdigit()) or not all(values):
+        return None
+    try:
+        numbers = np.fromiter(map(int, values), dtype=np.int64, count=len(values))
+    except OverflowError:
+        return None
+    if len(numbers) and numbers.max() > MAX_COUNT:
+        return None
+    return numbers
+
+
 def _normalise_paths(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Normalised paths, and per row "" or what was wrong with the path."""
+    values = raw.tolist()
+    # The common case is an already normal path: check cheaply before the full rules.
+    # (It starts with "/", so `not v[-1].isspace()` is `v == v.strip()`.)
+    normal = [
+        v
+        if (
+            v.startswith("/")
+            and v.islower()
+            and not v.endswith("/")
+            and "?" not in v
+            and "#" not in v
+            and len(v) <= 1500
+            and not v[-1].isspace()
+        )
+        else None
+        for v in values
+    ]
+    problems = np.full(len(values), "", dtype=object)
     cache: dict[str, str] = {}
-    normal: list[str] = []
-    problems: list[str] = []
-    for value in raw.tolist():
+    for i, done in enumerate(normal):
+        if done is not None:
+            continue
+        value = values[i]
         done = cache.get(value)
         if done is None:
-            # The common case is an already normal path; check cheaply before the full rules.
-            if (
-                value.startswith("/")
-                and value.islower()
-                and not value.endswith("/")
-                and ("?" not in value and "#" not in value and len(value) <= 1500)
-                and value == value.strip()
-            ):
-                done = value
-            else:
-                try:
-                    done = normalise_path(value)
-                except ValueError as exc:
-                    normal.append("")
-                    problems.append(str(exc))
-                    continue
+            try:
+                done = normalise_path(value)
+            except ValueError as exc:
+                normal[i] = ""
+                problems[i] = str(exc)
+                continue
             cache[value] = done
-        normal.append(done)
-        problems.append("")
+        normal[i] = done
     return pd.Series(normal, index=raw.index, dtype=object), pd.Series(
         problems, index=raw.index, dtype=object
     )

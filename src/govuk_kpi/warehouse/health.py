@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, func, select
 
-from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.warehouse.calendar import date_key
 from govuk_kpi.warehouse.db import current_revision, head_revision
 from govuk_kpi.warehouse.models import FactPageDaily, LoadBatch
@@ -54,20 +53,19 @@ def check_health(engine: Engine, today: date | None = None) -> Health:
     with engine.connect() as connection:
         latest = latest_fact_date(connection)
         health.facts["latest day"] = latest
-        totals = connection.execute(
-            select(
-                func.count(),
-                *[func.coalesce(func.sum(getattr(FactPageDaily, m)), 0) for m in DAILY_METRICS],
-            ).where(FactPageDaily.date_key == date_key(yesterday))
+        rows, pviews = connection.execute(
+            select(func.count(), func.coalesce(func.sum(FactPageDaily.pviews), 0)).where(
+                FactPageDaily.date_key == date_key(yesterday)
+            )
         ).one()
-        rows, sums = totals[0], totals[1:]
         health.facts["rows yesterday"] = rows
         if rows == 0:
             health.problems.append(
                 f"no daily facts for yesterday ({yesterday}); the newest day is {latest or 'none'}"
             )
-        elif not any(sums):
-            health.problems.append(f"daily facts for yesterday ({yesterday}) are all zero")
+        elif not pviews:
+            # Feedback alone, or rows of zeros, means the analytics export broke.
+            health.problems.append(f"page views for yesterday ({yesterday}) are all zero")
         stale = stale_rollups(connection)
         if stale:
             health.problems.append(f"rollups stale: {', '.join(stale)}; run `govuk-kpi rollup`")

@@ -7,9 +7,11 @@ source: analytics and feedback load into the same fact rows without disturbing e
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Connection, Engine, and_, delete, select, update
 
 from govuk_kpi.core.metrics import DAILY_METRICS
@@ -25,10 +27,13 @@ _NEVER = date.max.toordinal()
 
 
 class EditionMatcher:
-    """Finds the edition live at a path on a day: live at any moment of the day, newest first."""
+    """Finds the edition live at a path on a day: live at any moment of the day, newest first.
+
+    The editions are held as arrays; a path with one edition (nearly all of them) is matched
+    by a vectorised lookup, and only paths with several editions go through `by_path`.
+    """
 
     def __init__(self, connection: Connection) -> None:
-        self.by_path: dict[str, list[tuple[int, int, int, int]]] = {}
         rows = connection.execute(
             select(
                 DimEdition.base_path,
@@ -37,29 +42,88 @@ class EditionMatcher:
                 DimEdition.edition_key,
                 DimEdition.page_id,
             ).order_by(DimEdition.valid_from)
-        )
-        for path, valid_from, valid_to, edition_key, page_id in rows:
-            if valid_to is not None and valid_to <= valid_from:
-                continue  # replaced the moment it arrived: never seen by a reader
-            first = valid_from.date().toordinal()
-            if valid_to is None:
-                last = _NEVER
-            else:
-                at_midnight = valid_to == datetime.combine(valid_to.date(), datetime.min.time())
-                last = valid_to.date().toordinal() - (1 if at_midnight else 0)
-            self.by_path.setdefault(path, []).append((first, last, edition_key, page_id))
+        ).all()
+        if rows:
+            paths, valid_from, valid_to, edition_keys, page_ids = zip(*rows, strict=True)
+        else:
+            paths, valid_from, valid_to, edition_keys, page_ids = (), (), (), (), ()
+        del rows
+        start = np.array(valid_from, dtype="datetime64[us]")
+        end = np.array(valid_to, dtype="datetime64[us]")  # None is NaT: still live
+        open_ended = np.isnat(end)
+        # Replaced the moment it arrived: never seen by a reader.
+        seen = open_ended | (end > start)
+        end_day = end.astype("datetime64[D]")
+        at_midnight = end == end_day.astype("datetime64[us]")
+        epoch = date(1970, 1, 1).toordinal()
+        first = start.astype("datetime64[D]").astype(np.int64) + epoch
+        last = end_day.astype(np.int64) + epoch - at_midnight.astype(np.int64)
+        last[open_ended] = _NEVER
+        keep = np.flatnonzero(seen)
+        self._paths = np.array(paths, dtype=object)[keep]
+        self._first = first[keep]
+        self._last = last[keep]
+        self._editions = np.array(edition_keys, dtype=np.int64)[keep]
+        self._pages = np.array(page_ids, dtype=np.int64)[keep]
+        codes, uniques = pd.factorize(self._paths)
+        counts = np.bincount(codes, minlength=len(uniques))
+        self._index = pd.Index(uniques, dtype=object)
+        # For each distinct path: the one edition's position, or -1 when it has several.
+        self._single = np.full(len(uniques), -1, dtype=np.int64)
+        once = counts[codes] == 1
+        self._single[codes[once]] = np.flatnonzero(once)
+        self._multi: dict[str, list[tuple[int, int, int, int]]] = {}
+        for i in np.flatnonzero(~once).tolist():
+            self._multi.setdefault(self._paths[i], []).append(self._entry(i))
+        self._by_path: dict[str, list[tuple[int, int, int, int]]] | None = None
 
-    def match(self, days: list[int], paths: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _entry(self, i: int) -> tuple[int, int, int, int]:
+        return (
+            int(self._first[i]),
+            int(self._last[i]),
+            int(self._editions[i]),
+            int(self._pages[i]),
+        )
+
+    @property
+    def by_path(self) -> dict[str, list[tuple[int, int, int, int]]]:
+        """Per path, its editions as (first day, last day, edition_key, page_id), oldest first."""
+        if self._by_path is None:
+            by_path: dict[str, list[tuple[int, int, int, int]]] = {}
+            for i, path in enumerate(self._paths.tolist()):
+                by_path.setdefault(path, []).append(self._entry(i))
+            self._by_path = by_path
+        return self._by_path
+
+    def match(
+        self, days: Sequence[int] | np.ndarray, paths: Sequence[str] | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Edition keys and page ids per row (day ordinals, normalised paths); -1 for no match."""
+        if len(days) != len(paths):
+            raise ValueError("days and paths differ in length")
         editions = np.full(len(paths), -1, dtype=np.int64)
         pages = np.full(len(paths), -1, dtype=np.int64)
-        by_path = self.by_path
-        for i, (day, path) in enumerate(zip(days, paths, strict=True)):
-            candidates = by_path.get(path)
-            if candidates is None:
-                continue
-            for first, last, edition_key, page_id in reversed(candidates):
-                if first <= day <= last:
+        if not len(paths) or not len(self._index):
+            return editions, pages
+        day = np.asarray(days, dtype=np.int64)
+        wanted = np.asarray(paths, dtype=object)
+        found = self._index.get_indexer(wanted)
+        known = found >= 0
+        single = np.full(len(paths), -1, dtype=np.int64)
+        single[known] = self._single[found[known]]
+        one = single >= 0
+        rows = np.flatnonzero(one)
+        at = single[rows]
+        live = (self._first[at] <= day[rows]) & (day[rows] <= self._last[at])
+        rows, at = rows[live], at[live]
+        editions[rows] = self._editions[at]
+        pages[rows] = self._pages[at]
+        # Paths with several editions: the newest live that day wins.
+        multi = self._multi
+        for i in np.flatnonzero(known & ~one).tolist():
+            d = int(day[i])
+            for first, last, edition_key, page_id in reversed(multi[wanted[i]]):
+                if first <= d <= last:
                     editions[i] = edition_key
                     pages[i] = page_id
                     break
@@ -82,7 +146,7 @@ def load_daily(engine: Engine, rows: DailyRows, *, skip_if_loaded: bool = True) 
             + date(1970, 1, 1).toordinal()
         )
         editions, pages = EditionMatcher(connection).match(
-            ordinals.tolist(), frame["path"].tolist()
+            ordinals, frame["path"].to_numpy(dtype=object)
         )
         keys = _date_keys(ordinals)
         matched = editions >= 0
@@ -107,9 +171,11 @@ def load_daily(engine: Engine, rows: DailyRows, *, skip_if_loaded: bool = True) 
 
 
 def _date_keys(ordinals: np.ndarray) -> np.ndarray:
-    days = {int(o): date_key(date.fromordinal(int(o))) for o in np.unique(ordinals)}
-    lookup = np.vectorize(days.__getitem__, otypes=[np.int64])
-    return lookup(ordinals) if len(ordinals) else ordinals
+    if not len(ordinals):
+        return ordinals
+    days, where = np.unique(ordinals, return_inverse=True)
+    keys = np.array([date_key(date.fromordinal(int(o))) for o in days], dtype=np.int64)
+    return keys[where.reshape(-1)]
 
 
 def _metric_lists(rows: DailyRows, mask: np.ndarray, order: np.ndarray) -> dict[str, list[int]]:
@@ -155,10 +221,11 @@ def _replace_analytics(
     metrics = _metric_lists(rows, matched, order)
     feedex = metrics["feedex"]
     feedex_batch: list[int | None] = [None] * len(k)
-    for i, key in enumerate(zip(k, e, strict=True)):
-        old = kept.pop(key, None)
-        if old is not None:
-            feedex[i], feedex_batch[i] = old.feedex, old.feedex_batch_id
+    if kept:
+        for i, key in enumerate(zip(k, e, strict=True)):
+            old = kept.pop(key, None)
+            if old is not None:
+                feedex[i], feedex_batch[i] = old.feedex, old.feedex_batch_id
     columns = [
         k,
         e,
