@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from govuk_kpi.core.data import govuk_data_dir
 from govuk_kpi.core.paths import normalise_path
 from govuk_kpi.sample.generate import (
     ANALYTICS_COLUMNS,
@@ -19,18 +20,11 @@ from govuk_kpi.sample.generate import (
     UNMATCHED_PATHS,
     SampleManifest,
     SamplePage,
-    default_data_dir,
     generate_sample,
     pages_from_content_dir,
 )
 
-try:
-    DATA_DIR = default_data_dir()
-except FileNotFoundError:  # a checkout without the data: nothing to generate from
-    DATA_DIR = Path("/nonexistent")
-pytestmark = pytest.mark.skipif(
-    not (DATA_DIR / "content-items").is_dir(), reason=f"no GOV.UK data at {DATA_DIR}"
-)
+DATA_DIR = govuk_data_dir()  # the project ships the data: no skipping
 
 
 @pytest.fixture(scope="module")

@@ -322,4 +322,4 @@ def test_data_dir_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("GOVUK_KPI_DATA_DIR", str(tmp_path))
     assert govuk_data_dir() == tmp_path
     monkeypatch.setenv("GOVUK_KPI_DATA_DIR", str(tmp_path / "missing"))
-    assert govuk_data_dir() != tmp_path / "missing"  # falls back to the shipped or shared copy
+    assert govuk_data_dir() != tmp_path / "missing"  # falls back to the shipped copy

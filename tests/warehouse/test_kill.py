@@ -120,10 +120,15 @@ def sqlite_writer(db_file: Path, pid: int) -> bool:
         if "->" in fields:  # a waiter, not a holder
             continue
         # "1: POSIX  ADVISORY  WRITE 1234 08:01:5678 120 120"
-        if len(fields) >= 8 and fields[1] == "POSIX" and fields[3] == "WRITE":
-            if int(fields[4]) == pid and int(fields[5].rsplit(":", 1)[1]) == inode:
-                if int(fields[6]) <= SQLITE_WRITE_LOCK <= int(fields[7]):
-                    return True
+        if (
+            len(fields) >= 8
+            and fields[1] == "POSIX"
+            and fields[3] == "WRITE"
+            and int(fields[4]) == pid
+            and int(fields[5].rsplit(":", 1)[1]) == inode
+            and int(fields[6]) <= SQLITE_WRITE_LOCK <= int(fields[7])
+        ):
+            return True
     return False
 
 
@@ -163,7 +168,7 @@ def timed_load(url: str, csv: Path, in_transaction: Callable[[int], bool]) -> fl
         if began is None and in_transaction(child.pid):
             began = time.perf_counter()
         time.sleep(0.002)
-    out, err = child.communicate()
+    _, err = child.communicate()
     assert child.returncode == 0, err.decode()
     assert began is not None, "never saw the load inside its transaction"
     return time.perf_counter() - began

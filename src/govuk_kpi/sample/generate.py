@@ -324,17 +324,6 @@ class Calibration:
 # --------------------------------------------------------------------------- data folder
 
 
-def default_data_dir() -> Path:
-    """The real GOV.UK data folder: `govuk_kpi.core.data.govuk_data_dir()`.
-
-    That is GOVUK_KPI_DATA_DIR, else `<repo>/data/govuk`, else `<repo>/../shared/data/govuk`.
-
-    Raises:
-        FileNotFoundError: none of them exists.
-    """
-    return govuk_data_dir()
-
-
 # --------------------------------------------------------------------------- pages
 
 
@@ -770,7 +759,7 @@ def generate_sample(
         days: Shorten the range to this many days ending on `as_of` (tests); None for
             13 months.
         data_dir: The real GOV.UK data folder holding the calibration files; defaults to
-            `default_data_dir()`.
+            `govuk_data_dir()`.
 
     Returns:
         What was written.
@@ -780,7 +769,7 @@ def generate_sample(
     """
     if not pages:
         raise ValueError("generate_sample needs at least one page")
-    data_dir = data_dir if data_dir is not None else default_data_dir()
+    data_dir = data_dir if data_dir is not None else govuk_data_dir()
     cal = load_calibration(data_dir)
     start, end = date_range(as_of, days)
     n_days = (end - start).days + 1
