@@ -134,3 +134,8 @@ def test_headline_and_unmatched(warehouse: Warehouse) -> None:
     assert 0 < headline["satisfaction"] < 1
     unmatched = warehouse.unmatched(period="past-30-days")
     assert "/search/all" in set(unmatched["path"])
+
+
+def test_generated_usage_is_labelled(warehouse: Warehouse) -> None:
+    assert warehouse.usage_is_generated()
+    assert warehouse.content(page_size=5).attrs["generated"] is True

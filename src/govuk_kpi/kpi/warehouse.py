@@ -43,10 +43,25 @@ SORTABLE = (
 MAX_PAGE_SIZE = 1000
 
 
+def usage_is_generated(connection: Connection) -> bool:
+    """True when any loaded usage (analytics or feedback) is generated sample data."""
+    return bool(
+        connection.execute(
+            select(func.count()).where(
+                LoadBatch.source.in_(("analytics", "feedback")),
+                LoadBatch.status == "loaded",
+                LoadBatch.is_generated,
+            )
+        ).scalar_one()
+    )
+
+
 def _frame(connection: Connection, query: Select, period: Period | None = None) -> pd.DataFrame:
     result = connection.execute(query)
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     frame.attrs["query"] = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
+    # Every figure built on generated usage must say so wherever it is shown.
+    frame.attrs["generated"] = usage_is_generated(connection)
     if period is not None:
         frame.attrs["period"] = {
             "name": period.name,
@@ -70,6 +85,11 @@ class Warehouse:
 
     def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
         self.engine = engine or get_engine(url)
+
+    def usage_is_generated(self) -> bool:
+        """True when the usage figures are (at least partly) generated sample data."""
+        with self.engine.connect() as connection:
+            return usage_is_generated(connection)
 
     # -- periods ---------------------------------------------------------------------------
     def as_of(self) -> date | None:

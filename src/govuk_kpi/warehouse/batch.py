@@ -30,6 +30,7 @@ class BatchResult:
     rows_rejected: int = 0
     rows_unmatched: int = 0
     skipped_as: int | None = None
+    is_generated: bool = False
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -171,6 +172,7 @@ def _batch_row(
         "rows_unmatched": 0,
         "started_at": started,
         "status": status,
+        "is_generated": result.is_generated,
     }
 
 
