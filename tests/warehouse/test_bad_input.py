@@ -172,9 +172,9 @@ def assert_fails_cleanly(
 ) -> InputError:
     """`load` raises InputError naming `path` and `row`, and changes nothing but load_batch.
 
-    A failure inside a batch is recorded as one `failed` batch carrying the message; a file
-    refused before its batch began (the CSV reader checks the whole file first) leaves no
-    batch at all. Either way no other table changes.
+    Every failure is recorded as exactly one `failed` batch carrying the message, whether it
+    came inside the batch or from the reader checking the whole file first; no other table
+    changes.
     """
     before, earlier = state(warehouse.engine), batches(warehouse.engine)
     with pytest.raises(InputError) as caught:
@@ -188,7 +188,7 @@ def assert_fails_cleanly(
     later = batches(warehouse.engine)
     assert later[: len(earlier)] == earlier
     added = later[len(earlier) :]
-    assert len(added) <= 1
+    assert len(added) == 1
     for batch in added:
         assert batch.status == "failed"
         assert batch.message == str(error)

@@ -13,10 +13,12 @@ def normalise_path(raw: str) -> str:
     trailing slash (but keep "/" itself).
 
     Raises:
-        ValueError: the path is empty, not absolute after stripping, or longer than
-            `MAX_PATH_LENGTH` characters.
+        ValueError: the path is not absolute after stripping, holds control characters (a
+            NUL byte, a newline), or is longer than `MAX_PATH_LENGTH` characters.
     """
     path = raw.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        raise ValueError("path contains control characters")
     if len(path) > MAX_PATH_LENGTH:
         raise ValueError(f"path is {len(path)} characters long; at most {MAX_PATH_LENGTH} allowed")
     path = path.lower()

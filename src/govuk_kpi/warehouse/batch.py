@@ -176,6 +176,11 @@ def _batch_row(
     }
 
 
+def record_failure(engine: Engine, result: BatchResult, sha256: str, exc: Exception) -> None:
+    """Record an input that failed before its batch could start (unreadable, malformed)."""
+    _record_failure(engine, result, sha256, utcnow(), None, None, exc)
+
+
 def _record_failure(
     engine: Engine,
     result: BatchResult,

@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from govuk_kpi.core.errors import ConfigError, InputError, RejectedRecord
 from govuk_kpi.sources.content_items import read_content_items
 from govuk_kpi.sources.daily_csv import read_daily_csv
-from govuk_kpi.sources.hashing import tree_sha256
+from govuk_kpi.sources.hashing import file_sha256, tree_sha256
 from govuk_kpi.sources.organisations import read_organisations
-from govuk_kpi.warehouse.batch import BatchResult
+from govuk_kpi.warehouse.batch import BatchResult, record_failure
 from govuk_kpi.warehouse.db import current_revision, head_revision
 from govuk_kpi.warehouse.load_content import load_content
 from govuk_kpi.warehouse.load_daily import load_daily
@@ -66,8 +66,20 @@ def load_organisations_path(engine: Engine, path: Path) -> BatchResult:
 def load_daily_path(
     engine: Engine, path: Path, source: str, *, today: date | None = None
 ) -> BatchResult:
-    """Load one analytics or feedback CSV."""
-    return load_daily(engine, read_daily_csv(Path(path), source, today=today))
+    """Load one analytics or feedback CSV; a file the reader refuses is a failed batch."""
+    try:
+        rows = read_daily_csv(Path(path), source, today=today)
+    except InputError as exc:
+        record_failure(engine, BatchResult(source, str(path)), _sha_or_blank(Path(path)), exc)
+        raise
+    return load_daily(engine, rows)
+
+
+def _sha_or_blank(path: Path) -> str:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return ""
 
 
 LOADERS: dict[str, Callable[..., BatchResult]] = {
