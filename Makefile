@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install sample test lint format postgres-server clean distclean
+.PHONY: help install sample serve test lint format postgres-server clean distclean
 
 help: ## Show this list of targets
 	@echo "Usage: make <target> [PYTEST_ARGS='...']"
@@ -29,7 +29,10 @@ $(STAMP): pyproject.toml
 sample: install ## Build the sample warehouse (govuk-kpi sample)
 	$(BIN)/govuk-kpi sample
 
-test: install postgres-server ## Run the tests on SQLite and PostgreSQL (extra options: PYTEST_ARGS='-k name -x')
+serve: install ## Serve the REST API and OData feed on http://127.0.0.1:8000 (HOST=, PORT= to change)
+	$(BIN)/govuk-kpi serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+
+test: install postgres-server chromium ## Run the tests on SQLite and PostgreSQL (extra options: PYTEST_ARGS='-k name -x')
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install ## Check style, formatting and the import-layer contracts (runs all three, fails if any fails)
@@ -52,3 +55,17 @@ clean: ## Remove build output and tool caches (keeps .venv)
 
 distclean: clean ## Also remove .venv, so the next target reinstalls from scratch
 	rm -rf $(VENV)
+
+# -- reports (issue 4) ------------------------------------------------------------------------
+.PHONY: reports lab chromium
+
+reports: sample ## Build the sample warehouse, then every report of params/*.yaml into reports/<as-of>/ and reports/index.html
+	$(BIN)/govuk-kpi reports build --jobs 2
+
+lab: install ## Open JupyterLab on notebooks/ with the project's kernel (installs jupyterlab on first use)
+	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install jupyterlab
+	$(BIN)/python -m ipykernel install --user --name govuk-kpi --display-name "Python (govuk-kpi)"
+	$(BIN)/jupyter lab notebooks/
+
+chromium: ## Install Debian's chromium if missing (the report-site browser tests drive it headless)
+	@bash scripts/ensure-chromium.sh

@@ -95,7 +95,7 @@ def load(
     require_schema(engine)
     options = {"observed_at": observed_at} if kind == "content" else {}
     rejected = 0
-    for path in tqdm(paths, desc=f"load {kind}", unit="file", disable=len(paths) < 2 or None):
+    for path in tqdm(paths, desc=f"load {kind}", unit="file", disable=None):
         result = LOADERS[kind](engine, path, **options)
         rejected += result.rows_rejected
         tqdm.write(result.summary())
@@ -255,6 +255,210 @@ def docs_metrics(output: Path, check: bool) -> None:
         return
     output.write_text(text, encoding="utf-8")
     click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
+@click.pass_context
+@_one_line_errors
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Serve the read-only REST API (/api/v1) and OData feed (/odata) with uvicorn."""
+    import os
+
+    import uvicorn
+
+    from govuk_kpi.api import create_app
+
+    if workers > 1:
+        # Each worker process builds its own app from the environment.
+        if ctx.obj["url"]:
+            os.environ["GOVUK_KPI_DATABASE_URL"] = ctx.obj["url"]
+        uvicorn.run(
+            "govuk_kpi.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=False,
+        )
+        return
+    uvicorn.run(create_app(ctx.obj["url"]), host=host, port=port, proxy_headers=False)
+
+
+# -- extract: GOV.UK's public APIs into raw, dated, read-only snapshots (docs/extract.md) -----
+
+
+@main.group()
+def extract() -> None:
+    """Fetch GOV.UK's APIs into a raw snapshot (data/snapshots/<YYYY-MM-DD>/<kind>/)."""
+
+
+def _extract_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--base-url", envvar="GOVUK_KPI_BASE_URL", default="https://www.gov.uk",
+                     show_default=True, help="Site to extract from."),
+        click.option("--rate", type=float, default=10.0, show_default=True,
+                     help="Requests per second, at most (retries and redirects count)."),
+        click.option("--concurrency", type=int, default=4, show_default=True,
+                     help="Requests in flight at once."),
+        click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds."),
+        click.option("--retries", type=int, default=4, show_default=True),
+        click.option("--cache-dir", type=click.Path(path_type=Path),
+                     default=Path("data/cache/http"), show_default=True,
+                     help="ETag/Last-Modified cache for conditional requests."),
+        click.option("--no-cache", is_flag=True, help="Send no conditional requests."),
+        click.option("--snapshots", "root", type=click.Path(path_type=Path),
+                     default=Path("data/snapshots"), show_default=True,
+                     help="Where dated snapshot folders go."),
+        click.option("--snapshot", type=click.Path(path_type=Path), default=None,
+                     help="Write into this snapshot folder instead of the dated one."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_extract(kind: str, options: dict[str, Any], **what: Any) -> None:
+    from govuk_kpi.sources.http.client import HttpSettings
+    from govuk_kpi.sources.http.run import run_extract
+
+    settings = HttpSettings(
+        base_url=options["base_url"],
+        rate=options["rate"],
+        concurrency=options["concurrency"],
+        timeout=options["timeout"],
+        retries=options["retries"],
+        cache_dir=None if options["no_cache"] else options["cache_dir"],
+    )
+    report = run_extract(kind, settings, root=options["root"], snapshot=options["snapshot"], **what)
+    click.echo(report.summary())
+    for failure in report.failed:
+        click.echo(f"not fetched: {failure['url']}: {failure.get('error')}", err=True)
+    if report.failed:
+        sys.exit(3)
+
+
+@extract.command("organisations")
+@_extract_options
+@_one_line_errors
+def extract_organisations_command(**options: Any) -> None:
+    """Every page of /api/organisations (`load organisations <snapshot>/organisations`)."""
+    _run_extract("organisations", options)
+
+
+@extract.command("search")
+@click.option("--organisation", "organisations", multiple=True, help="An organisation slug.")
+@click.option("--document-type", "document_types", multiple=True, help="A document type.")
+@_extract_options
+@_one_line_errors
+def extract_search_command(
+    organisations: tuple[str, ...], document_types: tuple[str, ...], **options: Any
+) -> None:
+    """Page through /api/search.json for organisations or document types (default: all)."""
+    _run_extract("search", options, organisations=organisations, document_types=document_types)
+
+
+@extract.command("content")
+@click.argument("base_paths", nargs=-1)
+@click.option("--from-search", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="A search snapshot folder whose listed pages to fetch.")  # fmt: skip
+@click.option("--paths-file", type=click.File("r", encoding="utf-8"), default=None,
+              help="A file of base paths, one a line.")  # fmt: skip
+@_extract_options
+@_one_line_errors
+def extract_content_command(
+    base_paths: tuple[str, ...],
+    from_search: tuple[Path, ...],
+    paths_file: Any,
+    **options: Any,
+) -> None:
+    """Fetch /api/content<base_path> for each page (load with `load content <snapshot>/content`).
+
+    Exit status 3 when some pages could not be fetched (listed on stderr and in snapshot.json).
+    """
+    paths = list(base_paths)
+    if paths_file is not None:
+        paths += [line.strip() for line in paths_file if line.strip()]
+    if not paths and not from_search:
+        raise click.UsageError("give base paths, --paths-file or --from-search")
+    _run_extract("content", options, base_paths=paths, from_search=from_search)
+
+
+# -- reports (issue 4) ---------------------------------------------------------------------------
+@main.group()
+def reports() -> None:
+    """KPI reports: build them from notebooks, serve the site."""
+
+
+@reports.command("build")
+@click.argument("params", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--jobs", "-j", type=int, default=2, show_default=True, help="Reports at once.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--force", is_flag=True, help="Rebuild even unchanged reports.")
+@click.pass_context
+@_one_line_errors
+def reports_build(
+    ctx: click.Context, params: tuple[Path, ...], jobs: int, out: Path, force: bool
+) -> None:
+    """Run the report notebooks of PARAMS (default: params/*.yaml) into reports/<as-of>/."""
+    from govuk_kpi.reports.build import build_reports
+
+    files = list(params) or sorted(Path("params").glob("*.yaml"))
+
+    def show(outcome) -> None:
+        extra = f" in {outcome.seconds:.1f}s" if outcome.status == "built" else ""
+        extra += f": {outcome.error}" if outcome.error else ""
+        click.echo(f"{outcome.status:8} {outcome.as_of}/{outcome.name}{extra}")
+
+    result = build_reports(
+        files, url=ctx.obj["url"], out_root=out, jobs=jobs, force=force, progress=show
+    )
+    click.echo(result.summary(), err=bool(result.failed))
+    click.echo(f"site: {out / 'index.html'}")
+    sys.exit(1 if result.failed else 0)
+
+
+@reports.command("index")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+def reports_index(out: Path) -> None:
+    """Rewrite reports/index.html from the manifests."""
+    from govuk_kpi.reports.site import write_index
+
+    click.echo(f"wrote {write_index(out)}")
+
+
+@reports.command("serve")
+@click.option("--port", type=int, default=8001, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+def reports_serve(port: int, out: Path) -> None:
+    """Serve the report site on http://127.0.0.1:PORT/ (Ctrl-C stops)."""
+    import contextlib
+    import http.server
+    from functools import partial
+
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        click.echo(f"serving {out}/ on http://127.0.0.1:{server.server_address[1]}/")
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+
+
+@main.command("trace")
+@click.argument("report")
+@click.argument("figure")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@_one_line_errors
+def trace_figure(report: str, figure: str, out: Path, as_json: bool) -> None:
+    """Print a report figure's value, the SQL behind it, and its load batches and files."""
+    import json
+
+    from govuk_kpi.reports.trace import format_trace, trace
+
+    found = trace(report, figure, out)
+    click.echo(json.dumps(found, indent=2) if as_json else format_trace(found))
 
 
 if __name__ == "__main__":

@@ -472,3 +472,387 @@ class Warehouse:
                 select(func.min(FactPageDaily.date_key), func.max(FactPageDaily.date_key))
             ).one()
         return (key_to_date(low) if low else None, key_to_date(high) if high else None)
+
+    # -- reports (issue 4): figures behind the KPI report notebooks ---------------------------
+    def daily_totals(
+        self,
+        *,
+        period: str = "past-year",
+        organisation: str | None = None,
+        as_of: date | None = None,
+    ) -> pd.DataFrame:
+        """Daily sums over a period, site-wide or of one primary organisation's pages (every
+        day, zeros where none), with the derived metrics: the series behind trend charts."""
+        resolved = self.period(period, as_of)
+        span = (date_key(resolved.start), date_key(resolved.end))
+        with self.engine.connect() as connection:
+            facts = select(
+                FactPageDaily.date_key,
+                *[total(getattr(FactPageDaily, m)).label(m) for m in DAILY_METRICS],
+            ).where(FactPageDaily.date_key.between(*span))
+            if organisation:
+                latest = _latest_editions()
+                primary = DimOrganisation.__table__.alias("primary_org")
+                facts = (
+                    facts.join(latest, latest.c.page_id == FactPageDaily.page_id)
+                    .join(DimEdition, DimEdition.edition_key == latest.c.edition_key)
+                    .join(
+                        primary,
+                        primary.c.organisation_key == DimEdition.primary_organisation_key,
+                    )
+                    .where(
+                        or_(primary.c.slug == organisation, primary.c.content_id == organisation)
+                    )
+                )
+            facts = facts.group_by(FactPageDaily.date_key).subquery("facts")
+            metric = {m: func.coalesce(facts.c[m], 0) for m in DAILY_METRICS}
+            query = (
+                select(
+                    DimDate.date,
+                    *[metric[m].label(m) for m in DAILY_METRICS],
+                    *derived_columns(metric),
+                )
+                .select_from(DimDate)
+                .outerjoin(facts, facts.c.date_key == DimDate.date_key)
+                .where(DimDate.date_key.between(*span))
+                .order_by(DimDate.date_key)
+            )
+            return _frame(connection, query, resolved)
+
+    def monthly_totals(
+        self,
+        *,
+        period: str = "past-year",
+        organisation: str | None = None,
+        as_of: date | None = None,
+    ) -> pd.DataFrame:
+        """`daily_totals` summed by calendar month (`month` is its first day, `days` the days
+        of it inside the period), derived metrics from each month's sums."""
+        from govuk_kpi.core import metrics as glossary
+
+        daily = self.daily_totals(period=period, organisation=organisation, as_of=as_of)
+        days = pd.to_datetime(daily["date"])
+        sums = (
+            daily.assign(month=days.dt.to_period("M").dt.start_time.dt.date, days=1)
+            .groupby("month", as_index=False)[[*DAILY_METRICS, "days"]]
+            .sum()
+        )
+        sums["satisfaction"] = [
+            glossary.satisfaction(y, n)
+            for y, n in zip(sums.useful_yes, sums.useful_no, strict=True)
+        ]
+        sums["pviews_per_visit"] = [
+            glossary.pviews_per_visit(p, u) for p, u in zip(sums.pviews, sums.upviews, strict=True)
+        ]
+        sums["searches_per_user"] = [
+            glossary.searches_per_user(s, u)
+            for s, u in zip(sums.searches, sums.upviews, strict=True)
+        ]
+        sums["satisfaction"] = sums["satisfaction"].astype("float")
+        sums.attrs = daily.attrs
+        return sums
+
+    def headline_trend(
+        self, *, period: str = "past-30-days", as_of: date | None = None
+    ) -> pd.DataFrame:
+        """Site-wide headline figures for the period against the period just before: one row
+        per figure with `current`, `previous` and `change` (a ratio; NULL from zero)."""
+        resolved = self.period(period, as_of)
+        current = self.headline(period=period, as_of=resolved.end)
+        before = resolved.previous()
+        previous_name = before.name if resolved.kind == "month" else resolved.name
+        previous = self.headline(period=previous_name, as_of=before.end)
+        names = ["pviews", "upviews", "pages", "satisfaction", "searches_per_user", "feedex"]
+        frame = pd.DataFrame(
+            {
+                "figure": names,
+                "current": [float(current[n]) if current[n] == current[n] else None for n in names],
+                "previous": [
+                    float(previous[n]) if previous[n] == previous[n] else None for n in names
+                ],
+            }
+        )
+        frame["change"] = (frame["current"] - frame["previous"]) / frame["previous"].where(
+            frame["previous"] != 0
+        )
+        frame.attrs = {
+            **current.attrs,
+            "previous_query": previous.attrs["query"],
+            "previous_period": previous.attrs["period"],
+        }
+        return frame
+
+    def document_type_summary(
+        self,
+        *,
+        period: str = "past-30-days",
+        organisation: str | None = None,
+        as_of: date | None = None,
+    ) -> pd.DataFrame:
+        """Per document type (of each page's newest edition): pages, sums and derived metrics."""
+        resolved = self.period(period, as_of)
+        with self.engine.connect() as connection:
+            sums = page_sums(connection, resolved)
+            latest = _latest_editions()
+            metric = {m: func.coalesce(total(sums.c[m]), 0) for m in DAILY_METRICS}
+            query = (
+                select(
+                    DimDocumentType.name.label("document_type"),
+                    func.max(DimDocumentType.label).label("document_type_label"),
+                    func.count(sums.c.page_id).label("pages"),
+                    *[metric[m].label(m) for m in DAILY_METRICS],
+                    *derived_columns(metric),
+                )
+                .select_from(sums)
+                .join(latest, latest.c.page_id == sums.c.page_id)
+                .join(DimEdition, DimEdition.edition_key == latest.c.edition_key)
+                .join(
+                    DimDocumentType,
+                    DimDocumentType.document_type_key == DimEdition.document_type_key,
+                )
+                .group_by(DimDocumentType.name)
+                .order_by(metric["pviews"].desc(), DimDocumentType.name)
+            )
+            if organisation:
+                primary = DimOrganisation.__table__.alias("primary_org")
+                query = query.join(
+                    primary, primary.c.organisation_key == DimEdition.primary_organisation_key
+                ).where(or_(primary.c.slug == organisation, primary.c.content_id == organisation))
+            return _frame(connection, query, resolved)
+
+    def page_trends(
+        self,
+        *,
+        period: str = "past-30-days",
+        organisation: str | None = None,
+        as_of: date | None = None,
+    ) -> pd.DataFrame:
+        """Every page item (newest edition) with its sums for the period, page views in the
+        period before (`pviews_previous`, `pviews_change` as a ratio), page views over the past
+        year (`pviews_year`), answers to "Is this page useful?" (`responses`) and age in days
+        since its last public update (`age_days`, at the period's end)."""
+        resolved = self.period(period, as_of)
+        year = resolve_period("past-year", resolved.end)
+        with self.engine.connect() as connection:
+            sums = page_sums(connection, resolved)
+            before = page_sums(connection, resolved.previous()).alias("before")
+            year_sums = page_sums(connection, year).alias("year_sums")
+            latest = _latest_editions()
+            primary = DimOrganisation.__table__.alias("primary_org")
+            metric = {m: func.coalesce(sums.c[m], 0) for m in DAILY_METRICS}
+            query = (
+                select(
+                    DimEdition.page_id,
+                    DimEdition.base_path,
+                    DimEdition.title,
+                    DimDocumentType.name.label("document_type"),
+                    primary.c.slug.label("organisation"),
+                    primary.c.title.label("organisation_title"),
+                    DimEdition.withdrawn,
+                    DimEdition.first_published_at,
+                    DimEdition.public_updated_at,
+                    *[metric[m].label(m) for m in DAILY_METRICS],
+                    *derived_columns(metric),
+                    func.coalesce(before.c.pviews, 0).label("pviews_previous"),
+                    func.coalesce(year_sums.c.pviews, 0).label("pviews_year"),
+                )
+                .select_from(latest)
+                .join(DimEdition, DimEdition.edition_key == latest.c.edition_key)
+                .join(
+                    DimDocumentType,
+                    DimDocumentType.document_type_key == DimEdition.document_type_key,
+                )
+                .outerjoin(
+                    primary, primary.c.organisation_key == DimEdition.primary_organisation_key
+                )
+                .outerjoin(sums, sums.c.page_id == DimEdition.page_id)
+                .outerjoin(before, before.c.page_id == DimEdition.page_id)
+                .outerjoin(year_sums, year_sums.c.page_id == DimEdition.page_id)
+                .order_by(DimEdition.base_path)
+            )
+            if organisation:
+                query = query.where(
+                    or_(primary.c.slug == organisation, primary.c.content_id == organisation)
+                )
+            frame = _frame(connection, query, resolved)
+        for column in (*DAILY_METRICS, "pviews_previous", "pviews_year"):
+            frame[column] = frame[column].astype("int64")
+        frame["withdrawn"] = frame["withdrawn"].astype(bool)
+        previous = frame["pviews_previous"].astype("float")
+        frame["pviews_change"] = (frame["pviews"] - previous) / previous.where(previous != 0)
+        frame["responses"] = frame["useful_yes"] + frame["useful_no"]
+        updated = pd.to_datetime(frame["public_updated_at"].fillna(frame["first_published_at"]))
+        frame["age_days"] = (pd.Timestamp(resolved.end) - updated).dt.days
+        frame.attrs["previous_period"] = {
+            "start": resolved.previous().start.isoformat(),
+            "end": resolved.previous().end.isoformat(),
+        }
+        frame.attrs["year_period"] = {"start": year.start.isoformat(), "end": year.end.isoformat()}
+        return frame
+
+    def content_audit(
+        self,
+        *,
+        period: str = "past-30-days",
+        organisation: str | None = None,
+        as_of: date | None = None,
+        top_pages: int = 10,
+        good_satisfaction: float = 0.7,
+        low_satisfaction: float = 0.5,
+        min_responses: int = 10,
+        high_searches_per_user: float = 10.0,
+        falling_views: float = -0.25,
+        min_previous_pviews: int = 100,
+        little_use_pviews_year: int = 1000,
+        old_years: float = 5.0,
+        withdrawn_visited_pviews: int = 100,
+    ) -> pd.DataFrame:
+        """Candidate pages for action, one row per page and category, with the reasons.
+
+        Categories and their tests (thresholds are the keyword arguments):
+
+        - `working_well`: among the `top_pages` most viewed (unique page views) in the period,
+          and satisfaction ≥ `good_satisfaction` (or too few answers to judge).
+        - `underperforming`: satisfaction < `low_satisfaction` from ≥ `min_responses` answers;
+          or searches per 100 users ≥ `high_searches_per_user`; or page views changed by
+          ≤ `falling_views` (a ratio, -0.25 = fell by a quarter) from ≥ `min_previous_pviews`.
+        - `could_be_archived`: fewer than `little_use_pviews_year` page views over the past
+          year; or last updated more than `old_years` years ago; or withdrawn yet viewed
+          ≥ `withdrawn_visited_pviews` times in the period.
+
+        Returns:
+            Columns category, reasons (a "; "-joined sentence list) and the page's figures from
+            `page_trends`; `attrs` holds the query, period and `thresholds`.
+        """
+        pages = self.page_trends(period=period, organisation=organisation, as_of=as_of)
+        thresholds = {
+            "top_pages": top_pages,
+            "good_satisfaction": good_satisfaction,
+            "low_satisfaction": low_satisfaction,
+            "min_responses": min_responses,
+            "high_searches_per_user": high_searches_per_user,
+            "falling_views": falling_views,
+            "min_previous_pviews": min_previous_pviews,
+            "little_use_pviews_year": little_use_pviews_year,
+            "old_years": old_years,
+            "withdrawn_visited_pviews": withdrawn_visited_pviews,
+        }
+        rows: list[dict] = []
+        ranked = pages[pages["upviews"] > 0].sort_values(
+            ["upviews", "base_path"], ascending=[False, True]
+        )
+        top = set(ranked.head(top_pages)["page_id"])
+        for page in pages.itertuples(index=False):
+            judged = page.responses >= min_responses
+            found: dict[str, list[str]] = {
+                "working_well": [],
+                "underperforming": [],
+                "could_be_archived": [],
+            }
+            if page.page_id in top and (not judged or page.satisfaction >= good_satisfaction):
+                rank = list(ranked["page_id"]).index(page.page_id) + 1
+                found["working_well"].append(
+                    f"rank {rank} by unique page views ({page.upviews:,})"
+                    + (
+                        f", {page.satisfaction:.0%} satisfied of {page.responses:,} answers"
+                        if judged
+                        else f", fewer than {min_responses} answers to judge satisfaction"
+                    )
+                )
+            if judged and page.satisfaction < low_satisfaction:
+                found["underperforming"].append(
+                    f"satisfaction {page.satisfaction:.0%} of {page.responses:,} answers "
+                    f"(below {low_satisfaction:.0%})"
+                )
+            if page.upviews > 0 and (page.searches_per_user or 0) >= high_searches_per_user:
+                found["underperforming"].append(
+                    f"{page.searches_per_user:.1f} searches per 100 users "
+                    f"(at least {high_searches_per_user:g})"
+                )
+            if (
+                page.pviews_previous >= min_previous_pviews
+                and page.pviews_change is not None
+                and page.pviews_change <= falling_views
+            ):
+                found["underperforming"].append(
+                    f"page views fell {-page.pviews_change:.0%} "
+                    f"({page.pviews_previous:,} to {page.pviews:,})"
+                )
+            if page.pviews_year < little_use_pviews_year:
+                found["could_be_archived"].append(
+                    f"{page.pviews_year:,} page views in a year "
+                    f"(fewer than {little_use_pviews_year:,})"
+                )
+            if page.age_days == page.age_days and page.age_days > old_years * 365.25:
+                found["could_be_archived"].append(
+                    f"last updated {page.age_days / 365.25:.1f} years ago (more than {old_years:g})"
+                )
+            if page.withdrawn and page.pviews >= withdrawn_visited_pviews:
+                found["could_be_archived"].append(
+                    f"withdrawn yet viewed {page.pviews:,} times "
+                    f"(at least {withdrawn_visited_pviews:,})"
+                )
+            for category, reasons in found.items():
+                if reasons:
+                    rows.append(
+                        {"category": category, "reasons": "; ".join(reasons), **page._asdict()}
+                    )
+        columns = ["category", "reasons", *pages.columns]
+        frame = pd.DataFrame(rows, columns=columns)
+        order = {"working_well": 0, "underperforming": 1, "could_be_archived": 2}
+        frame = frame.sort_values(
+            ["category", "upviews", "base_path"],
+            key=lambda c: c.map(order) if c.name == "category" else c,
+            ascending=[True, False, True],
+        ).reset_index(drop=True)
+        frame.attrs = {**pages.attrs, "thresholds": thresholds}
+        return frame
+
+    def source_batches(self, start: date | str, end: date | str) -> pd.DataFrame:
+        """The load batches that figures over `start`..`end` come from: every loaded daily
+        batch (analytics, feedback) whose days overlap the span, and every loaded content
+        and organisations batch (the dimensions), oldest first."""
+        first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
+        daily = LoadBatch.source.in_(("analytics", "feedback"))
+        with self.engine.connect() as connection:
+            return _frame(
+                connection,
+                select(
+                    LoadBatch.batch_id,
+                    LoadBatch.source,
+                    LoadBatch.uri,
+                    LoadBatch.sha256,
+                    LoadBatch.date_from,
+                    LoadBatch.date_to,
+                    LoadBatch.is_generated,
+                )
+                .where(
+                    LoadBatch.status == "loaded",
+                    or_(
+                        ~daily,
+                        (LoadBatch.date_from <= last) & (LoadBatch.date_to >= first),
+                    ),
+                )
+                .order_by(LoadBatch.batch_id),
+            )
+
+    def data_fingerprint(self) -> dict:
+        """What the warehouse's data is now: the newest loaded batch id, how many batches are
+        loaded, and a SHA-256 over every loaded batch's id, source and input hash. It changes
+        whenever a load adds or replaces data, so report builds can skip unchanged inputs."""
+        import hashlib
+
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(LoadBatch.batch_id, LoadBatch.source, LoadBatch.sha256)
+                .where(LoadBatch.status == "loaded")
+                .order_by(LoadBatch.batch_id)
+            ).all()
+        digest = hashlib.sha256()
+        for batch_id, source, sha256 in rows:
+            digest.update(f"{batch_id}\t{source}\t{sha256}\n".encode())
+        return {
+            "newest_batch_id": rows[-1][0] if rows else None,
+            "batches": len(rows),
+            "sha256": digest.hexdigest(),
+        }

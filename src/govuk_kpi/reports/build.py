@@ -1,0 +1,319 @@
+"""`govuk-kpi reports build`: run report notebooks with papermill, render HTML, write manifests.
+
+Each report is `reports/<as-of>/<name>.ipynb` (executed, outputs kept), `<name>.html` (input
+hidden, nothing fetched from the network) and `<name>.manifest.json` (parameters, hashes,
+versions, the load batches behind its figures, times, and its named figures). A report whose
+notebook, parameters, code and warehouse data are unchanged is skipped. Reports run in
+parallel, one process (and one kernel) each; a failing notebook keeps its partial output with
+the error shown, the others still build, and the build reports the failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.core.version import code_version
+from govuk_kpi.reports.params import NOTEBOOK_DIR, ReportJob, load_report_set, plan
+from govuk_kpi.warehouse.db import URL_VARIABLE, database_url
+
+PACKAGES = (
+    "govuk-kpi",
+    "papermill",
+    "nbconvert",
+    "nbformat",
+    "nbclient",
+    "ipykernel",
+    "pandas",
+    "numpy",
+    "matplotlib",
+    "sqlalchemy",
+)
+MANIFEST_SUFFIX = ".manifest.json"
+VOLATILE = ("started_at", "finished_at", "duration_seconds")
+
+
+@dataclass
+class ReportOutcome:
+    """What happened to one report."""
+
+    name: str
+    as_of: str
+    status: str  # built, skipped, failed
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class BuildResult:
+    """Every report of a build."""
+
+    outcomes: list[ReportOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[ReportOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def summary(self) -> str:
+        counts = {s: sum(o.status == s for o in self.outcomes) for s in ("built", "skipped")}
+        lines = [
+            f"{len(self.outcomes)} reports: {counts['built']} built, {counts['skipped']} "
+            f"unchanged, {len(self.failed)} failed"
+        ]
+        lines += [f"  FAILED {o.as_of}/{o.name}: {o.error}" for o in self.failed]
+        return "\n".join(lines)
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def absolute_url(url: str | None) -> str:
+    """The warehouse URL with a relative SQLite path made absolute (kernels run elsewhere)."""
+    chosen = database_url(url)
+    prefix = "sqlite:///"
+    if chosen.startswith(prefix) and not chosen.startswith(prefix + "/"):
+        path = chosen.removeprefix(prefix)
+        if path and path != ":memory:":
+            return prefix + str(Path(path).resolve())
+    return chosen
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def execute_report(job: dict[str, Any], url: str, out_dir: str) -> dict[str, Any]:
+    """Run one notebook and render its HTML (in a worker process). Never raises."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from govuk_kpi.reports.figures import read_report_outputs
+    from govuk_kpi.reports.render import remote_assets, render_html
+
+    os.environ[URL_VARIABLE] = url
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    output = out / f"{job['name']}.ipynb"
+    started, clock = _now(), time.perf_counter()
+    error = None
+    try:
+        papermill.execute_notebook(
+            job["notebook"],
+            str(output),
+            parameters={**job["parameters"], "output_dir": str(out.resolve())},
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            cwd=str(out.resolve()),
+        )
+    except PapermillExecutionError as exc:
+        error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+    except Exception as exc:  # the kernel died, the notebook is unreadable...
+        error = f"{type(exc).__name__}: {exc}"
+    figures: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    if output.exists():
+        notebook = nbformat.read(output, as_version=4)
+        figures, meta = read_report_outputs(notebook)
+        html = render_html(notebook, str(meta.get("title") or job["name"]))
+        remote = remote_assets(html)
+        if remote and error is None:
+            error = f"the HTML would load from the network: {remote[0]}"
+        (out / f"{job['name']}.html").write_text(html, encoding="utf-8")
+    return {
+        "started_at": started,
+        "finished_at": _now(),
+        "duration_seconds": round(time.perf_counter() - clock, 3),
+        "error": error,
+        "figures": figures,
+        "meta": meta,
+    }
+
+
+def inputs_key(job: ReportJob, code: str, packages: dict[str, str], data: dict) -> str:
+    """The hash of everything a report depends on; unchanged → the report is skipped."""
+    blob = json.dumps(
+        {
+            "notebook": sha256_file(job.notebook),
+            "parameters": job.parameters,
+            "code": code,
+            "packages": packages,
+            "data": data,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _provenance(warehouse: Any, figures: dict[str, dict]) -> tuple[list[dict], dict[str, list]]:
+    """The load batches behind the figures: all of them, and each figure's batch ids."""
+    spans: dict[tuple[str, str], list[int]] = {}
+    batches: dict[int, dict] = {}
+    per_figure: dict[str, list[int]] = {}
+    for name, figure in figures.items():
+        period = figure.get("period") or {}
+        span = (period.get("start") or "1900-01-01", period.get("end") or "2999-12-31")
+        if span not in spans:
+            frame = warehouse.source_batches(*span)
+            rows = json.loads(frame.to_json(orient="records", date_format="iso"))
+            for row in rows:
+                for key in ("date_from", "date_to"):
+                    if row.get(key):
+                        row[key] = row[key][:10]
+                batches[row["batch_id"]] = row
+            spans[span] = [row["batch_id"] for row in rows]
+        per_figure[name] = spans[span]
+    return [batches[k] for k in sorted(batches)], per_figure
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", "utf-8")
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def build_reports(
+    params_files: Sequence[str | Path],
+    *,
+    url: str | None = None,
+    out_root: str | Path = "reports",
+    notebook_dir: str | Path = NOTEBOOK_DIR,
+    jobs: int = 2,
+    force: bool = False,
+    progress: Callable[[ReportOutcome], None] = lambda _o: None,
+) -> BuildResult:
+    """Build every report of the report sets; write the site index. See the module docstring."""
+    from govuk_kpi.kpi import Warehouse
+    from govuk_kpi.reports.site import write_index
+
+    notebook_dir, out_root = Path(notebook_dir), Path(out_root)
+    report_sets = [load_report_set(p, notebook_dir) for p in params_files]  # all checked first
+    if not report_sets:
+        raise ConfigError("no report sets given (params/*.yaml)")
+    url = absolute_url(url)
+    warehouse = Warehouse(url)
+    organisations = warehouse.organisations()
+    all_jobs = [job for s in report_sets for job in plan(s, organisations, notebook_dir)]
+    seen: dict[tuple[str, str], Path] = {}
+    for job in all_jobs:
+        key = (job.as_of, job.name)
+        if key in seen:
+            raise ConfigError(
+                f"{job.params_file}: report {job.as_of}/{job.name} is also made by {seen[key]}"
+            )
+        seen[key] = job.params_file
+    code, packages, data = code_version(), package_versions(), warehouse.data_fingerprint()
+    result = BuildResult()
+    todo: list[tuple[ReportJob, str]] = []
+    for job in all_jobs:
+        key = inputs_key(job, code, packages, data)
+        out = out_root / job.as_of
+        old = read_manifest(out / f"{job.name}{MANIFEST_SUFFIX}")
+        fresh = (
+            not force
+            and old is not None
+            and old.get("inputs_key") == key
+            and old.get("status") == "ok"
+            and (out / f"{job.name}.html").exists()
+        )
+        if fresh:
+            outcome = ReportOutcome(job.name, job.as_of, "skipped")
+            result.outcomes.append(outcome)
+            progress(outcome)
+        else:
+            todo.append((job, key))
+    if todo:
+        workers = max(1, min(jobs, len(todo)))
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            futures = {
+                pool.submit(
+                    execute_report,
+                    {
+                        "name": job.name,
+                        "notebook": str(job.notebook),
+                        "parameters": job.parameters,
+                    },
+                    url,
+                    str(out_root / job.as_of),
+                ): (job, key)
+                for job, key in todo
+            }
+            for future in as_completed(futures):
+                job, key = futures[future]
+                run = future.result()
+                batches, per_figure = _provenance(warehouse, run["figures"])
+                for name, figure in run["figures"].items():
+                    figure["batches"] = per_figure[name]
+                meta = run["meta"]
+                manifest = {
+                    "report": job.name,
+                    "as_of": job.as_of,
+                    "title": meta.get("title") or job.name,
+                    "subtitle": meta.get("subtitle"),
+                    "generated_usage": bool(meta.get("generated")),
+                    "status": "failed" if run["error"] else "ok",
+                    "error": run["error"],
+                    "notebook": job.notebook.as_posix(),
+                    "notebook_sha256": sha256_file(job.notebook),
+                    "params_file": job.params_file.as_posix(),
+                    "parameters": job.parameters,
+                    "code_version": code,
+                    "packages": packages,
+                    "data": data,
+                    "batches": batches,
+                    "inputs_key": key,
+                    "outputs": {
+                        "notebook": f"{job.name}.ipynb",
+                        "html": f"{job.name}.html",
+                        "files": list(meta.get("files") or []),
+                    },
+                    "figures": run["figures"],
+                    "started_at": run["started_at"],
+                    "finished_at": run["finished_at"],
+                    "duration_seconds": run["duration_seconds"],
+                }
+                write_manifest(out_root / job.as_of / f"{job.name}{MANIFEST_SUFFIX}", manifest)
+                outcome = ReportOutcome(
+                    job.name,
+                    job.as_of,
+                    "failed" if run["error"] else "built",
+                    run["duration_seconds"],
+                    run["error"],
+                )
+                result.outcomes.append(outcome)
+                progress(outcome)
+    write_index(out_root)
+    return result
+
+
+def outcome_dict(outcome: ReportOutcome) -> dict[str, Any]:
+    return asdict(outcome)

@@ -1,0 +1,232 @@
+"""Report sets (`params/*.yaml`): which notebooks to run, for when, and for whom.
+
+Everything is checked before anything runs: an unknown or ill-typed key is a `ConfigError`
+naming the file and the key (papermill alone would only warn).
+
+    name: sample                        # optional; default: the file's name
+    as_of: 2026-10-31                   # the last day reported on
+    period: past-30-days                # any period govuk_kpi.core.periods knows
+    notebooks: [kpi_overview, organisation_report, content_audit]
+    organisations:                      # for organisation_report: a list of slugs...
+      - department-for-transport
+    # organisations: all live ministerial departments    # ...or a selector
+    parameters:                         # optional: more notebook parameters (thresholds)
+      low_satisfaction: 0.5
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.core.periods import resolve_period
+
+NOTEBOOK_DIR = Path("notebooks")
+KEYS = {"name", "as_of", "period", "notebooks", "organisations", "parameters"}
+REQUIRED = ("as_of", "notebooks")
+# Notebooks that run once per organisation; the others run once per report set.
+PER_ORGANISATION = {"organisation_report"}
+# Parameters the builder sets itself: a report set may not.
+RESERVED = {"as_of", "period", "organisation", "output_dir"}
+SELECTOR = re.compile(
+    r"^all(?:\s+(?P<status>live|closed|exempt|joining|transitioning))?\s+(?P<type>.+)$"
+)
+_TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "list": list, "dict": dict}
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    """One notebook run: its report name, the notebook, and the parameters it gets."""
+
+    name: str
+    notebook: Path
+    parameters: dict[str, Any]
+    params_file: Path
+    as_of: str
+
+
+@dataclass
+class ReportSet:
+    """A validated `params/*.yaml`."""
+
+    path: Path
+    name: str
+    as_of: date
+    period: str
+    notebooks: list[str]
+    organisations: list[str] | str | None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def _error(path: Path, key: str, message: str) -> ConfigError:
+    return ConfigError(f"{path}: {key}: {message}")
+
+
+def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The notebook's declared parameters (its cell tagged `parameters`), by name."""
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def _check_type(path: Path, key: str, value: Any, declared: dict[str, Any]) -> None:
+    type_name = (declared.get("inferred_type_name") or "None").lower()
+    if type_name == "none":  # no annotation: the type of the default's literal
+        try:
+            type_name = type(ast.literal_eval(declared.get("default") or "None")).__name__
+        except (ValueError, SyntaxError):
+            return
+    expected = _TYPES.get(type_name)
+    if expected is None:
+        return  # the notebook's default says nothing checkable
+    if isinstance(value, bool) and type_name in ("int", "float"):
+        raise _error(path, key, f"expected {type_name}, got a boolean {value!r}")
+    if not isinstance(value, expected):
+        raise _error(path, key, f"expected {type_name}, got {type(value).__name__} {value!r}")
+
+
+def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> ReportSet:
+    """Read and check one report set (no warehouse needed)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values")
+    for key in raw:
+        if key not in KEYS:
+            raise _error(path, str(key), f"unknown key; expected one of {', '.join(sorted(KEYS))}")
+    for key in REQUIRED:
+        if key not in raw:
+            raise _error(path, key, "missing")
+    as_of = raw["as_of"]
+    if isinstance(as_of, str):
+        try:
+            as_of = date.fromisoformat(as_of)
+        except ValueError:
+            raise _error(path, "as_of", f"not a date (YYYY-MM-DD): {as_of!r}") from None
+    if not isinstance(as_of, date):
+        raise _error(path, "as_of", f"not a date (YYYY-MM-DD): {as_of!r}")
+    period = raw.get("period", "past-30-days")
+    if not isinstance(period, str):
+        raise _error(path, "period", f"expected text, got {period!r}")
+    try:
+        resolve_period(period, as_of)
+    except ConfigError as exc:
+        raise _error(path, "period", str(exc)) from None
+    notebooks = raw["notebooks"]
+    if (
+        not isinstance(notebooks, list)
+        or not notebooks
+        or not all(isinstance(n, str) for n in notebooks)
+    ):
+        raise _error(path, "notebooks", "expected a non-empty list of notebook names")
+    declared: dict[str, dict[str, dict[str, Any]]] = {}
+    for name in notebooks:
+        file = notebook_dir / f"{name}.ipynb"
+        if not file.is_file():
+            raise _error(path, "notebooks", f"no notebook {file}")
+        declared[name] = notebook_parameters(file)
+    organisations = raw.get("organisations")
+    if organisations is not None and not (
+        (isinstance(organisations, str) and SELECTOR.match(organisations.strip().lower()))
+        or (
+            isinstance(organisations, list)
+            and organisations
+            and all(isinstance(o, str) and o for o in organisations)
+        )
+    ):
+        raise _error(
+            path,
+            "organisations",
+            "expected a list of slugs or a selector like 'all live ministerial departments'",
+        )
+    if PER_ORGANISATION & set(notebooks) and not organisations:
+        raise _error(path, "organisations", "needed by " + ", ".join(PER_ORGANISATION))
+    parameters = raw.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise _error(path, "parameters", "expected a mapping of notebook parameters")
+    for key, value in parameters.items():
+        where = f"parameters.{key}"
+        if key in RESERVED:
+            raise _error(path, where, "set by the builder; use the top-level key")
+        owners = [n for n in notebooks if key in declared[n]]
+        if not owners:
+            raise _error(path, where, f"no notebook of {', '.join(notebooks)} declares it")
+        for owner in owners:
+            _check_type(path, where, value, declared[owner][key])
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+        raise _error(path, "name", f"expected a lower-case slug, got {name!r}")
+    return ReportSet(path, name, as_of, period, notebooks, organisations, parameters)
+
+
+def resolve_organisations(selection: list[str] | str, organisations: Any) -> list[str]:
+    """Slugs for a list or a selector, checked against `Warehouse.organisations()`."""
+    known = organisations
+    if isinstance(selection, list):
+        missing = [s for s in selection if s not in set(known["slug"])]
+        if missing:
+            raise ConfigError(f"organisations: unknown slug {', '.join(missing)}")
+        return list(selection)
+    match = SELECTOR.match(selection.strip().lower())
+    if match is None:
+        raise ConfigError(f"organisations: cannot read the selector {selection!r}")
+    wanted = match.group("type").strip()
+    types = known["organisation_type"].fillna("").str.lower()
+    chosen = (
+        (types == wanted)
+        | (types + "s" == wanted)
+        | (types.str.replace("y$", "ies", regex=True) == wanted)
+    )
+    if not chosen.any():
+        raise ConfigError(f"organisations: no organisation type matches {wanted!r}")
+    if match.group("status"):
+        chosen &= known["status"].fillna("").str.lower() == match.group("status")
+    return sorted(known.loc[chosen, "slug"].dropna())
+
+
+def plan(
+    report_set: ReportSet, organisations: Any, notebook_dir: Path = NOTEBOOK_DIR
+) -> list[ReportJob]:
+    """The notebook runs of a report set; `organisations` is `Warehouse.organisations()`."""
+    jobs: list[ReportJob] = []
+    common = {"as_of": report_set.as_of.isoformat(), "period": report_set.period}
+    for name in report_set.notebooks:
+        notebook = notebook_dir / f"{name}.ipynb"
+        declared = notebook_parameters(notebook)
+        extra = {k: v for k, v in report_set.parameters.items() if k in declared}
+        base = {k: v for k, v in common.items() if k in declared}
+        if name in PER_ORGANISATION:
+            slugs = resolve_organisations(report_set.organisations or [], organisations)
+            for slug in slugs:
+                jobs.append(
+                    ReportJob(
+                        f"{name.replace('_', '-')}-{slug}",
+                        notebook,
+                        {**base, **extra, "organisation": slug},
+                        report_set.path,
+                        common["as_of"],
+                    )
+                )
+        else:
+            jobs.append(
+                ReportJob(
+                    name.replace("_", "-"),
+                    notebook,
+                    {**base, **extra},
+                    report_set.path,
+                    common["as_of"],
+                )
+            )
+    return jobs
