@@ -88,3 +88,23 @@ def test_unsupported_database_url(url: str) -> None:
 def test_metrics_glossary_is_rendered_from_code() -> None:
     assert (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8") == render_markdown()
     assert run("docs", "metrics", "--check").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "fixture"),
+    [
+        ("ga4", "events_20261030.json"),
+        ("ga-pages", "ga4-pages-20261030.csv"),
+        ("ga-pages", "ua-pages-20261030.csv"),
+    ],
+)
+def test_loading_analytics_exports(tmp_path: Path, kind: str, fixture: str) -> None:
+    url = f"sqlite:///{tmp_path}/w.db"
+    assert run("db", "upgrade", url=url).returncode == 0
+    content = ROOT / "data/govuk/content-items/guide"
+    assert (
+        run("load", "content", str(content), "--observed-at", "2026-01-01", url=url).returncode == 0
+    )
+    loaded = run("load", kind, str(ROOT / "tests/extract/fixtures" / fixture), url=url)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "analytics batch" in loaded.stdout and "loaded" in loaded.stdout

@@ -68,7 +68,10 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["content", "organisations", "analytics", "feedback"]))
+@click.argument(
+    "kind",
+    type=click.Choice(["content", "organisations", "analytics", "feedback", "ga4", "ga-pages"]),
+)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--observed-at",
@@ -88,6 +91,8 @@ def load(
     organisations  an Organisations API response (or a folder of its pages)
     analytics      the daily analytics CSV (docs/formats.md)
     feedback       the daily feedback CSV (docs/formats.md)
+    ga4            a GA4 BigQuery export, events_YYYYMMDD as JSON lines (docs/extract.md)
+    ga-pages       a "Pages" report exported as CSV from Google Analytics (docs/extract.md)
     """
     from govuk_kpi.warehouse.load_files import LOADERS, require_schema
 

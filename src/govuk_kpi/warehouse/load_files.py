@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from govuk_kpi.core.errors import ConfigError, InputError, RejectedRecord
 from govuk_kpi.sources.content_items import read_content_items
 from govuk_kpi.sources.daily_csv import read_daily_csv
+from govuk_kpi.sources.ga4 import read_ga4_events
+from govuk_kpi.sources.ga_csv import read_ga_pages_csv
 from govuk_kpi.sources.hashing import file_sha256, tree_sha256
 from govuk_kpi.sources.organisations import read_organisations
 from govuk_kpi.warehouse.batch import BatchResult, record_failure
@@ -82,9 +84,23 @@ def _sha_or_blank(path: Path) -> str:
         return ""
 
 
+def load_ga4_path(engine: Engine, path: Path, *, today: date | None = None) -> BatchResult:
+    """Load one GA4 BigQuery export (`events_YYYYMMDD`, newline-delimited JSON) as analytics."""
+    return load_daily(engine, read_ga4_events(Path(path), today=today))
+
+
+def load_ga_pages_path(
+    engine: Engine, path: Path, *, day: date | None = None, today: date | None = None
+) -> BatchResult:
+    """Load a "Pages" report exported as CSV from the Google Analytics UI as analytics."""
+    return load_daily(engine, read_ga_pages_csv(Path(path), day=day, today=today))
+
+
 LOADERS: dict[str, Callable[..., BatchResult]] = {
     "content": load_content_path,
     "organisations": load_organisations_path,
     "analytics": lambda engine, path, **kw: load_daily_path(engine, path, "analytics", **kw),
     "feedback": lambda engine, path, **kw: load_daily_path(engine, path, "feedback", **kw),
+    "ga4": load_ga4_path,
+    "ga-pages": load_ga_pages_path,
 }

@@ -1,0 +1,275 @@
+"""Read a "Pages" report exported as CSV from the Google Analytics UI (UA or GA4).
+
+The export is for people, not programs: comment lines starting `#` before the table (report
+name, property, `Start date: 20261030` / `End date: 20261030`, or UA's `# 20261030-20261030`),
+counts with thousands separators (`"1,234"`), percentages (`48.65%`), durations (`00:01:12`),
+currency (`£0.00`), a totals row (an empty page cell, or `Grand total` / `Total`), and, in UA
+exports, further tables after a blank line (`Day Index,...`), which are ignored.
+
+Columns are matched by name, case-insensitively; columns not listed are ignored:
+
+- path: `Page` (UA); `Page path and screen class`, `Page path`, `Page path + query string`;
+- day: `Date` (optional; `YYYYMMDD`, `YYYY-MM-DD` or `DD/MM/YYYY`);
+- `pviews`: `Pageviews` (UA), `Views` (GA4);
+- `upviews`: `Unique Pageviews` (UA), `Users` / `Total users` / `Active users` (GA4);
+- `entrances`: `Entrances`; `exits`: `Exits`, else `% Exit` × page views;
+- `bounces`: `Bounces`, else `Bounce Rate` × entrances;
+- `page_time`: `Time on Page` / `User engagement` in seconds, else `Avg. Time on Page` ×
+  (page views − exits) (UA's own formula), else `Average engagement time` × users (GA4).
+
+The report holds no "Is this page useful?", search or feedback counts: they load as 0, so
+loading a Pages report for a day replaces that day's analytics with what it has.
+
+Without a `Date` column the report must cover one day (its header comments say which, or
+`day=` is given); a range of days without a `Date` column fails the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from govuk_kpi.core.errors import InputError
+from govuk_kpi.core.paths import normalise_path
+from govuk_kpi.sources.daily_csv import ANALYTICS_METRICS, MAX_COUNT, DailyRows
+from govuk_kpi.sources.records import Reject
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "path": ("page", "page path and screen class", "page path", "page path + query string"),
+    "date": ("date", "day"),
+    "pviews": ("pageviews", "views", "screen page views"),
+    "upviews": ("unique pageviews", "users", "total users", "active users"),
+    "entrances": ("entrances",),
+    "exits": ("exits",),
+    "exit_rate": ("% exit", "exit rate"),
+    "bounces": ("bounces",),
+    "bounce_rate": ("bounce rate",),
+    "page_time": ("time on page", "total time on page", "user engagement"),
+    "avg_time_on_page": ("avg. time on page", "average time on page"),
+    "avg_engagement": ("average engagement time", "average engagement time per active user"),
+}
+TOTALS = {"", "total", "totals", "grand total"}
+_RANGE = re.compile(r"(\d{8})\s*-\s*(\d{8})")
+_START = re.compile(r"start date:\s*(\d{8})", re.IGNORECASE)
+_END = re.compile(r"end date:\s*(\d{8})", re.IGNORECASE)
+_DURATION = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
+_GA4_DURATION = re.compile(r"^(?:(\d+)h\s*)?(?:(\d+)m\s*)?(?:(\d+(?:\.\d+)?)s)?$")
+
+
+def _day(value: str) -> date:
+    return datetime.strptime(value, "%Y%m%d").date()
+
+
+def number(text: str) -> float:
+    """A UI figure as a number: `1,234` → 1234, `48.65%` → 0.4865, `00:01:12` → 72,
+    `1m 12s` → 72, `£0.00` → 0. Raises ValueError for anything else (and for empty)."""
+    raw = text.strip()
+    if not raw:
+        raise ValueError("empty")
+    duration = _DURATION.match(raw)
+    if duration:
+        hours, minutes, seconds = (int(g) if g else 0 for g in duration.groups())
+        return hours * 3600 + minutes * 60 + seconds
+    if raw[-1:] == "s" and _GA4_DURATION.match(raw):
+        h, m, s = _GA4_DURATION.match(raw).groups()  # type: ignore[union-attr]
+        return int(h or 0) * 3600 + int(m or 0) * 60 + float(s or 0)
+    percent = raw.endswith("%")
+    cleaned = raw.rstrip("%").lstrip("£$€").replace(",", "").strip()
+    value = float(cleaned)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("not a finite number")
+    return value / 100 if percent else value
+
+
+def _split(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(comment lines, table lines) with their 1-based line numbers; the table ends at the
+    first blank line after it starts (UA appends more tables after one)."""
+    comments: list[tuple[int, str]] = []
+    table: list[tuple[int, str]] = []
+    for number_, line in enumerate(text.splitlines(), start=1):
+        if not table:
+            if line.startswith("#"):
+                comments.append((number_, line))
+            elif line.strip():
+                table.append((number_, line))
+            continue
+        if not line.strip():
+            break
+        table.append((number_, line))
+    return comments, table
+
+
+def _period(comments: Sequence[tuple[int, str]]) -> tuple[date, date] | None:
+    text = "\n".join(line for _, line in comments)
+    start, end = _START.search(text), _END.search(text)
+    if start and end:
+        return _day(start[1]), _day(end[1])
+    ranged = _RANGE.search(text)
+    if ranged:
+        return _day(ranged[1]), _day(ranged[2])
+    return None
+
+
+def read_ga_pages_csv(
+    path: Path | str, *, day: date | None = None, today: date | None = None
+) -> DailyRows:
+    """Read a GA UI "Pages" CSV export into the daily analytics rows `load_daily` loads.
+
+    Args:
+        path: the exported CSV.
+        day: the day the figures are for, when the file has no `Date` column and its header
+            does not say (or to override it).
+        today: dates after this are rejected as in the future (default: today).
+
+    Raises:
+        InputError: not UTF-8, no table, no page or page-views column, a malformed line, or no
+            way to tell which single day the figures are for.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            str(path), f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}", row
+        ) from None
+    comments, table = _split(text)
+    if not table:
+        raise InputError(str(path), "no table: expected a header row after the # comments", 1)
+    header_row, header_line = table[0]
+    header = [h.strip().lower() for h in next(csv.reader([header_line]))]
+    columns: dict[str, int] = {}
+    for name, aliases in COLUMNS.items():
+        for alias in aliases:
+            if alias in header:
+                columns[name] = header.index(alias)
+                break
+    missing = [n for n in ("path", "pviews") if n not in columns]
+    if missing:
+        wanted = {"path": "Page / Page path", "pviews": "Pageviews / Views"}
+        raise InputError(
+            str(path),
+            f"no {' and no '.join(wanted[m] for m in missing)} column "
+            f"(columns: {', '.join(header)})",
+            header_row,
+        )
+    fixed_day = day
+    if fixed_day is None and "date" not in columns:
+        period = _period(comments)
+        if period is None:
+            raise InputError(
+                str(path), "which day? no Date column and no date range in the # header"
+            )
+        if period[0] != period[1]:
+            raise InputError(
+                str(path),
+                f"covers {period[0]} to {period[1]} with no Date column: daily facts need "
+                "one day per row (export with the Date dimension, or one day per file)",
+            )
+        fixed_day = period[0]
+
+    limit = today or date.today()
+    rejects: list[Reject] = []
+    rows: dict[tuple[date, str], dict[str, int]] = {}
+    raw_seen: set[tuple[date, str]] = set()
+    rows_read = 0
+    for number_, line in table[1:]:
+        try:
+            fields = next(csv.reader([line], strict=True))
+        except csv.Error as exc:
+            raise InputError(str(path), f"not valid CSV: {exc}", number_) from None
+        if len(fields) != len(header):
+            raise InputError(
+                str(path), f"{len(fields)} fields where the header has {len(header)}", number_
+            )
+        page_cell = fields[columns["path"]].strip()
+        if page_cell.lower() in TOTALS:
+            continue  # the totals row
+        rows_read += 1
+        try:
+            when = fixed_day if fixed_day is not None else _row_day(fields[columns["date"]])
+            if when > limit:
+                raise ValueError(f"date {when} is in the future")
+            figures = _figures(fields, columns)
+            try:
+                page = normalise_path(page_cell)
+            except ValueError as exc:
+                raise ValueError(f"path: {exc}") from None
+            if (when, page_cell) in raw_seen:
+                raise ValueError("duplicate of an earlier row for the same date and page")
+        except ValueError as exc:
+            rejects.append(Reject(number_, str(exc), line))
+            continue
+        raw_seen.add((when, page_cell))
+        total = rows.setdefault((when, page), dict.fromkeys(ANALYTICS_METRICS, 0))
+        for name, value in figures.items():
+            total[name] += value
+
+    keys = sorted(rows)
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime([k[0] for k in keys]).astype("datetime64[s]"),
+            "path": pd.Series([k[1] for k in keys], dtype=object),
+        }
+    )
+    for name in ANALYTICS_METRICS:
+        frame[name] = np.array([rows[k][name] for k in keys], dtype=np.int64)
+    return DailyRows("analytics", path, sha, frame, rejects, rows_read)
+
+
+def _row_day(value: str) -> date:
+    raw = value.strip()
+    for fmt in ("%Y%m%d", "%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"Date {raw!r} is not a date")
+
+
+def _whole(name: str, value: float) -> int:
+    if value < 0:
+        raise ValueError(f"{name} is negative")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name} is too large")
+    return round(value)
+
+
+def _figures(fields: Sequence[str], columns: dict[str, int]) -> dict[str, int]:
+    """The row's metrics; ValueError naming the column when a figure is not a number."""
+    values: dict[str, float] = {}
+    for name, index in columns.items():
+        if name in {"path", "date"}:
+            continue
+        cell = fields[index]
+        try:
+            values[name] = number(cell)
+        except ValueError:
+            raise ValueError(f"{name} is not a number: {cell.strip()[:40]!r}") from None
+    for name in ("pviews", "upviews", "entrances", "exits", "bounces"):
+        if name in values and values[name] != int(values[name]):
+            raise ValueError(f"{name} is not a whole number: {values[name]:g}")
+    out = {name: _whole(name, values[name]) for name in ANALYTICS_METRICS if name in values}
+    if "exits" not in out and "exit_rate" in values:
+        out["exits"] = _whole("exits", values["exit_rate"] * out["pviews"])
+    if "bounces" not in out and "bounce_rate" in values and "entrances" in out:
+        out["bounces"] = _whole("bounces", values["bounce_rate"] * out["entrances"])
+    if "page_time" not in out:
+        if "avg_time_on_page" in values:
+            stayed = max(0, out["pviews"] - out.get("exits", 0))
+            out["page_time"] = _whole("page_time", values["avg_time_on_page"] * stayed)
+        elif "avg_engagement" in values and "upviews" in out:
+            out["page_time"] = _whole("page_time", values["avg_engagement"] * out["upviews"])
+    return out
