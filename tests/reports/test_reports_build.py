@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -79,7 +80,10 @@ def test_every_report_builds_with_html_and_manifest(twice: dict) -> None:
         assert "data:image/png;base64," in html and 'alt="' in html
         assert "wh = Warehouse()" not in html  # input hidden
         executed = nbformat.read(out / f"{name}.ipynb", as_version=4)
-        assert executed.cells[1].metadata.get("tags") == ["parameters"]
+        assert executed.cells[0].metadata.get("tags") == ["parameters"]
+        assert executed.cells[1].metadata.get("tags") == ["injected-parameters"]
+        intro = next(c.source for c in executed.cells if c.cell_type == "markdown")
+        assert 0 < html.index("<h1") < html.index(" ".join(intro.split()[:3])), name
     assert (out / "content-audit.csv").read_text().startswith("category,reasons,base_path")
 
 
@@ -91,6 +95,45 @@ def test_back_test_two_builds_agree_apart_from_times(twice: dict) -> None:
     assert overview["site.pviews"]["value"] == pytest.approx(34183106)
     assert overview["site.pages"]["value"] == 218
     assert first["content-audit"]["figures"]["audit.underperforming"]["value"] == 10
+
+
+def outputs(path: Path) -> list:
+    """The cells of an executed notebook without papermill's times, its folder as OUT."""
+    cells = nbformat.read(path, as_version=4).cells
+    found = [(c.cell_type, c.source, c.get("execution_count"), c.get("outputs")) for c in cells]
+    return json.loads(json.dumps(found).replace(str(path.parent.resolve()), "OUT"))
+
+
+def html(path: Path) -> str:
+    """A report's HTML, its folder as OUT and papermill's random id of the injected cell as X."""
+    text = path.read_text().replace(str(path.parent.resolve()), "OUT")
+    return re.sub(r"cell-id=[0-9a-f]{8}\b", "cell-id=X", text)
+
+
+@pytest.mark.slow
+def test_warm_kernels_build_what_a_kernel_per_report_builds(twice: dict) -> None:
+    """The same reports on a fresh kernel each (papermill's own) and on warm kernels."""
+    cold_root = twice["base"] / "cold"
+    cold = build_reports(
+        [twice["params"]],
+        url=twice["url"],
+        out_root=cold_root,
+        notebook_dir=NOTEBOOKS,
+        jobs=2,
+        warm=False,
+    )
+    assert not cold.failed, cold.summary()
+    warm = manifests(twice["base"] / "first")
+    assert {n: steady(m) for n, m in manifests(cold_root).items()} == {
+        n: steady(m) for n, m in warm.items()
+    }
+    for name in REPORTS:
+        cold_out, warm_out = cold_root / "2026-10-31", twice["base"] / "first" / "2026-10-31"
+        assert outputs(cold_out / f"{name}.ipynb") == outputs(warm_out / f"{name}.ipynb"), name
+        assert html(cold_out / f"{name}.html") == html(warm_out / f"{name}.html"), name
+    assert (cold_root / "2026-10-31" / "content-audit.csv").read_bytes() == (
+        twice["base"] / "first" / "2026-10-31" / "content-audit.csv"
+    ).read_bytes()
 
 
 @pytest.mark.slow

@@ -4,12 +4,15 @@ Each report is `reports/<as-of>/<name>.ipynb` (executed, outputs kept), `<name>.
 hidden, nothing fetched from the network) and `<name>.manifest.json` (parameters, hashes,
 versions, the load batches behind its figures, times, and its named figures). A report whose
 notebook, parameters, code and warehouse data are unchanged is skipped. Reports run in
-parallel, one process (and one kernel) each; a failing notebook keeps its partial output with
-the error shown, the others still build, and the build reports the failure.
+parallel in worker processes; each worker keeps one warm kernel (`govuk_kpi.reports.kernel`)
+with pandas, matplotlib and SQLAlchemy imported, reset to a fresh state before every report.
+A failing notebook keeps its partial output with the error shown (and its worker gets a new
+kernel), the others still build, and the build reports the failure.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -19,12 +22,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
-from multiprocessing import get_context
+from multiprocessing import get_context, util
 from pathlib import Path
 from typing import Any
 
 from govuk_kpi.core.errors import ConfigError
 from govuk_kpi.core.version import code_version
+from govuk_kpi.reports.kernel import WarmKernel
 from govuk_kpi.reports.params import NOTEBOOK_DIR, ReportJob, load_report_set, plan
 from govuk_kpi.warehouse.db import URL_VARIABLE, database_url
 
@@ -104,8 +108,49 @@ def _now() -> str:
     return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
-def execute_report(job: dict[str, Any], url: str, out_dir: str) -> dict[str, Any]:
-    """Run one notebook and render its HTML (in a worker process). Never raises."""
+_WARM: WarmKernel | None = None
+_EXIT_HOOKS: list[Callable[[], None]] = []
+
+
+def shutdown_warm_kernel() -> None:
+    """Stop this process's warm kernel, if it has one (run when a worker exits)."""
+    global _WARM
+    kernel, _WARM = _WARM, None
+    if kernel is not None:
+        kernel.shutdown()
+
+
+def warm_kernel(cwd: Path, environ: dict[str, str]) -> WarmKernel:
+    """This process's warm kernel, reset for a report run in `cwd`; started when there is
+    none, restarted when it died or will not reset."""
+    global _WARM
+    if _WARM is None:
+        if not _EXIT_HOOKS:
+            atexit.register(shutdown_warm_kernel)
+            util.Finalize(None, shutdown_warm_kernel, exitpriority=10)  # a pool worker's exit
+            _EXIT_HOOKS.append(shutdown_warm_kernel)
+        _WARM = WarmKernel()
+    if _WARM.km is not None:
+        try:
+            if _WARM.is_alive():
+                _WARM.reset(cwd, environ)
+                return _WARM
+        except Exception:  # a kernel that will not reset is replaced
+            pass
+        _WARM.shutdown()
+    _WARM.start(cwd)
+    _WARM.reset(cwd, environ)
+    return _WARM
+
+
+def execute_report(
+    job: dict[str, Any], url: str, out_dir: str, *, warm: bool = True
+) -> dict[str, Any]:
+    """Run one notebook and render its HTML (in a worker process). Never raises.
+
+    `warm`: on this process's warm kernel (see `govuk_kpi.reports.kernel`), else on a kernel
+    of its own that papermill starts and stops (the cold path).
+    """
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -119,20 +164,32 @@ def execute_report(job: dict[str, Any], url: str, out_dir: str) -> dict[str, Any
     output = out / f"{job['name']}.ipynb"
     started, clock = _now(), time.perf_counter()
     error = None
+    parameters = {**job["parameters"], "output_dir": str(out.resolve())}
+    kernel = None
+    if warm:
+        try:
+            kernel = warm_kernel(out.resolve(), {URL_VARIABLE: url})
+        except Exception:  # no warm kernel to be had: papermill starts one, as it would
+            shutdown_warm_kernel()
     try:
-        papermill.execute_notebook(
-            job["notebook"],
-            str(output),
-            parameters={**job["parameters"], "output_dir": str(out.resolve())},
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            cwd=str(out.resolve()),
-        )
+        if kernel is not None:
+            kernel.execute_notebook(job["notebook"], str(output), parameters, out.resolve())
+        else:
+            papermill.execute_notebook(
+                job["notebook"],
+                str(output),
+                parameters=parameters,
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                cwd=str(out.resolve()),
+            )
     except PapermillExecutionError as exc:
         error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
     except Exception as exc:  # the kernel died, the notebook is unreadable...
         error = f"{type(exc).__name__}: {exc}"
+    if error is not None and kernel is not None:
+        kernel.shutdown()  # the next report gets a new kernel
     figures: dict[str, Any] = {}
     meta: dict[str, Any] = {}
     if output.exists():
@@ -210,8 +267,12 @@ def build_reports(
     jobs: int = 2,
     force: bool = False,
     progress: Callable[[ReportOutcome], None] = lambda _o: None,
+    warm: bool = True,
 ) -> BuildResult:
-    """Build every report of the report sets; write the site index. See the module docstring."""
+    """Build every report of the report sets; write the site index. See the module docstring.
+
+    `warm=False` runs every report on a kernel of its own (the cold path, for comparison).
+    """
     from govuk_kpi.kpi import Warehouse
     from govuk_kpi.reports.site import write_index
 
@@ -264,6 +325,7 @@ def build_reports(
                     },
                     url,
                     str(out_root / job.as_of),
+                    warm=warm,
                 ): (job, key)
                 for job, key in todo
             }
