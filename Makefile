@@ -29,8 +29,11 @@ $(STAMP): pyproject.toml
 sample: install ## Build the sample warehouse (govuk-kpi sample)
 	$(BIN)/govuk-kpi sample
 
-serve: install ## Serve the REST API and OData feed on http://127.0.0.1:8000 (HOST=, PORT= to change)
-	$(BIN)/govuk-kpi serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
+SERVE_HOST ?= 127.0.0.1
+SERVE_PORT ?= 8000
+
+serve: install ## Serve the REST API and OData feed on http://127.0.0.1:8000 (SERVE_HOST=, SERVE_PORT= to change)
+	$(BIN)/govuk-kpi serve --host $(SERVE_HOST) --port $(SERVE_PORT)
 
 test: install postgres-server chromium ## Run the tests on SQLite and PostgreSQL (extra options: PYTEST_ARGS='-k name -x')
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -69,3 +72,9 @@ lab: install ## Open JupyterLab on notebooks/ with the project's kernel (install
 
 chromium: ## Install Debian's chromium if missing (the report-site browser tests drive it headless)
 	@bash scripts/ensure-chromium.sh
+
+# -- pipeline (issue 6) -----------------------------------------------------------------------
+.PHONY: run
+
+run: install ## The daily pipeline for yesterday (DATE=YYYY-MM-DD, or FROM= TO= to backfill; WORKERS=N)
+	$(BIN)/govuk-kpi run $(if $(FROM),--from $(FROM) --to $(TO),$(if $(DATE),--date $(DATE))) --workers $${WORKERS:-1}

@@ -216,6 +216,7 @@ def setup_warehouse(url: str, paths: list[str]) -> None:
             "valid_from",
             "valid_to",
             "is_live",
+            "is_latest",
             "reader_hash",
             "batch_id",
         )
@@ -242,6 +243,7 @@ def setup_warehouse(url: str, paths: list[str]) -> None:
                     "live",
                     now,
                     None,
+                    True,
                     True,
                     f"h{i}",
                     batch_id,

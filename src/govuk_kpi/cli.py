@@ -466,5 +466,180 @@ def trace_figure(report: str, figure: str, out: Path, as_json: bool) -> None:
     click.echo(json.dumps(found, indent=2) if as_json else format_trace(found))
 
 
+# -- run: the daily pipeline as a luigi task graph (issue 6, docs/operations.md) -------------------
+@main.command("run")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="The day to run for (default yesterday); the day before it is looked at again.",
+)
+@click.option(
+    "--from",
+    "first",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Backfill from this day (with --to).",
+)
+@click.option(
+    "--to",
+    "last",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Backfill to this day, included.",
+)
+@click.option(
+    "--params",
+    "report_sets",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A report set to build (repeatable; default params/*.yaml).",
+)
+@click.option("--no-reports", is_flag=True, help="Load and roll up only.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Tasks run at once.")
+@click.option(
+    "--scheduler-url",
+    default=None,
+    help="A central luigid (e.g. http://127.0.0.1:8082); default: a local scheduler.",
+)
+@click.option(
+    "--landing",
+    type=click.Path(path_type=Path),
+    default=Path("data/landing"),
+    show_default=True,
+    help="Where the daily exports arrive.",
+)
+@click.option(
+    "--snapshots",
+    type=click.Path(path_type=Path),
+    default=Path("data/snapshots"),
+    show_default=True,
+    help="Where extract snapshots go.",
+)
+@click.option(
+    "--reports-out",
+    type=click.Path(path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="The report site's folder.",
+)
+@click.option(
+    "--publish-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Copy the finished site here (e.g. a web server's root).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(path_type=Path),
+    default=Path("data/pipeline"),
+    show_default=True,
+    help="Pipeline state: dated report sets, events.jsonl.",
+)
+@click.option(
+    "--base-url",
+    envvar="GOVUK_KPI_BASE_URL",
+    default="https://www.gov.uk",
+    show_default=True,
+    help="Site to extract from.",
+)
+@click.option(
+    "--organisation",
+    "organisations",
+    multiple=True,
+    help="Extract only this organisation's pages (repeatable; default all).",
+)
+@click.option(
+    "--rate",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Extract: requests per second, at most.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path),
+    default=Path("data/cache/http"),
+    show_default=True,
+    help="Extract: ETag/Last-Modified cache.",
+)
+@click.option("--no-cache", is_flag=True, help="Extract: send no conditional requests.")
+@click.option(
+    "--snapshot-date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="File the extract snapshots under this day (default today, UTC).",
+)
+@click.option(
+    "--report-jobs",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Reports built at once within one task.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No JSON event lines on stderr.")
+@click.pass_context
+@_one_line_errors
+def run_command(ctx: click.Context, day, first, last, report_sets, no_reports, workers,
+                scheduler_url, landing, snapshots, reports_out, publish_dir, work_dir, base_url,
+                organisations, rate, cache_dir, no_cache, snapshot_date, report_jobs,
+                quiet) -> None:  # fmt: skip
+    """Run the pipeline: extract, load, roll up, build reports, publish the site.
+
+    Without dates: the daily run for yesterday, and the day before it again (analytics arrive
+    late). Finished work is not redone; after a failure only what is left runs. Exit status 1
+    when a task failed or an input is missing.
+    """
+    import logging
+
+    from govuk_kpi.pipeline import daily_range, run_pipeline
+
+    if (first is None) != (last is None):
+        raise click.UsageError("give both --from and --to")
+    if first is not None and day is not None:
+        raise click.UsageError("give --date or --from/--to, not both")
+    if first is None:
+        first_day, last_day = daily_range(day.date() if day else None)
+    else:
+        first_day, last_day = first.date(), last.date()
+    sets = [] if no_reports else (list(report_sets) or sorted(Path("params").glob("*.yaml")))
+    if not quiet:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        events = logging.getLogger("govuk_kpi.pipeline")
+        events.addHandler(handler)
+        events.setLevel(logging.INFO)
+        events.propagate = False
+    result = run_pipeline(
+        first_day,
+        last_day,
+        report_sets=sets,
+        workers=workers,
+        scheduler_url=scheduler_url,
+        snapshot_date=snapshot_date.date() if snapshot_date else None,
+        database_url=ctx.obj["url"] or "",
+        landing=landing,
+        snapshots=snapshots,
+        reports_out=reports_out,
+        publish_dir=publish_dir or "",
+        work_dir=work_dir,
+        base_url=base_url,
+        search_organisations=",".join(organisations),
+        rate=rate,
+        cache_dir="" if no_cache else cache_dir,
+        report_jobs=report_jobs,
+    )
+    ran = len(result.ran)
+    if result.ok:
+        click.echo(f"run {first_day} to {last_day}: {ran} tasks ran; nothing failed")
+        return
+    click.echo(result.summary, err=True)
+    for event in result.failures:
+        click.echo(f"failed: {event['task_id']}: {event.get('error')}", err=True)
+    click.echo(f"run {first_day} to {last_day}: {result.status.lower()}", err=True)
+    sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

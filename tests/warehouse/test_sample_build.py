@@ -132,6 +132,20 @@ def test_edition_history_is_type_2(sample_url: str) -> None:
             .having(func.count() > 1)
         ).all()
         assert per_page == [] and per_path == []
+        # Exactly one newest edition per page item: the one with the highest key.
+        newest = dict(
+            connection.execute(
+                select(DimEdition.page_id, func.max(DimEdition.edition_key)).group_by(
+                    DimEdition.page_id
+                )
+            ).all()
+        )
+        flagged = dict(
+            connection.execute(
+                select(DimEdition.page_id, DimEdition.edition_key).where(DimEdition.is_latest)
+            ).all()
+        )
+        assert flagged == newest
         # The generated moves keep one page item across two paths, with its history.
         moved = (
             connection.execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Select, String, cast, func, literal, or_, select
+from sqlalchemy import Connection, Engine, Select, String, and_, cast, func, literal, or_, select
 
 from govuk_kpi.core.errors import ConfigError
 from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS
@@ -69,15 +69,6 @@ def _frame(connection: Connection, query: Select, period: Period | None = None) 
             "end": period.end.isoformat(),
         }
     return frame
-
-
-def _latest_editions():
-    """Each page item's newest edition: the one whose metadata listings show."""
-    return (
-        select(DimEdition.page_id, func.max(DimEdition.edition_key).label("edition_key"))
-        .group_by(DimEdition.page_id)
-        .subquery("latest")
-    )
 
 
 class Warehouse:
@@ -144,7 +135,6 @@ class Warehouse:
             raise ConfigError(f"page must be ≥ 1 and page_size 1..{MAX_PAGE_SIZE}")
         with self.engine.connect() as connection:
             sums = page_sums(connection, resolved)
-            latest = _latest_editions()
             primary = DimOrganisation.__table__.alias("primary_org")
             metric = {m: func.coalesce(sums.c[m], 0) for m in DAILY_METRICS}
             columns = [
@@ -167,8 +157,8 @@ class Warehouse:
             ]
             query = (
                 select(*columns)
-                .select_from(latest)
-                .join(DimEdition, DimEdition.edition_key == latest.c.edition_key)
+                .select_from(DimEdition)
+                .where(DimEdition.is_latest)
                 .join(
                     DimDocumentType,
                     DimDocumentType.document_type_key == DimEdition.document_type_key,
@@ -363,7 +353,6 @@ class Warehouse:
     def _by_organisation(self, period: Period, organisation: str | None) -> pd.DataFrame:
         with self.engine.connect() as connection:
             sums = page_sums(connection, period)
-            latest = _latest_editions()
             metric = {m: func.coalesce(total(sums.c[m]), 0) for m in DAILY_METRICS}
             query = (
                 select(
@@ -374,8 +363,7 @@ class Warehouse:
                     *derived_columns(metric),
                 )
                 .select_from(sums)
-                .join(latest, latest.c.page_id == sums.c.page_id)
-                .join(DimEdition, DimEdition.edition_key == latest.c.edition_key)
+                .join(DimEdition, and_(DimEdition.page_id == sums.c.page_id, DimEdition.is_latest))
                 .outerjoin(
                     DimOrganisation,
                     DimOrganisation.organisation_key == DimEdition.primary_organisation_key,
@@ -491,11 +479,12 @@ class Warehouse:
                 *[total(getattr(FactPageDaily, m)).label(m) for m in DAILY_METRICS],
             ).where(FactPageDaily.date_key.between(*span))
             if organisation:
-                latest = _latest_editions()
                 primary = DimOrganisation.__table__.alias("primary_org")
                 facts = (
-                    facts.join(latest, latest.c.page_id == FactPageDaily.page_id)
-                    .join(DimEdition, DimEdition.edition_key == latest.c.edition_key)
+                    facts.join(
+                        DimEdition,
+                        and_(DimEdition.page_id == FactPageDaily.page_id, DimEdition.is_latest),
+                    )
                     .join(
                         primary,
                         primary.c.organisation_key == DimEdition.primary_organisation_key,
@@ -593,7 +582,6 @@ class Warehouse:
         resolved = self.period(period, as_of)
         with self.engine.connect() as connection:
             sums = page_sums(connection, resolved)
-            latest = _latest_editions()
             metric = {m: func.coalesce(total(sums.c[m]), 0) for m in DAILY_METRICS}
             query = (
                 select(
@@ -604,8 +592,7 @@ class Warehouse:
                     *derived_columns(metric),
                 )
                 .select_from(sums)
-                .join(latest, latest.c.page_id == sums.c.page_id)
-                .join(DimEdition, DimEdition.edition_key == latest.c.edition_key)
+                .join(DimEdition, and_(DimEdition.page_id == sums.c.page_id, DimEdition.is_latest))
                 .join(
                     DimDocumentType,
                     DimDocumentType.document_type_key == DimEdition.document_type_key,
@@ -637,7 +624,6 @@ class Warehouse:
             sums = page_sums(connection, resolved)
             before = page_sums(connection, resolved.previous()).alias("before")
             year_sums = page_sums(connection, year).alias("year_sums")
-            latest = _latest_editions()
             primary = DimOrganisation.__table__.alias("primary_org")
             metric = {m: func.coalesce(sums.c[m], 0) for m in DAILY_METRICS}
             query = (
@@ -656,8 +642,8 @@ class Warehouse:
                     func.coalesce(before.c.pviews, 0).label("pviews_previous"),
                     func.coalesce(year_sums.c.pviews, 0).label("pviews_year"),
                 )
-                .select_from(latest)
-                .join(DimEdition, DimEdition.edition_key == latest.c.edition_key)
+                .select_from(DimEdition)
+                .where(DimEdition.is_latest)
                 .join(
                     DimDocumentType,
                     DimDocumentType.document_type_key == DimEdition.document_type_key,

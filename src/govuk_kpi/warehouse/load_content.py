@@ -203,6 +203,12 @@ class _ContentLoad:
         self, record: EditionRecord, page_id: int, signature: str, valid_from: datetime
     ) -> int:
         primary = record.primary_organisation
+        # The page's previous newest edition steps back before the new one takes its place.
+        self.c.execute(
+            update(DimEdition)
+            .where(DimEdition.page_id == page_id, DimEdition.is_latest)
+            .values(is_latest=False)
+        )
         edition_key = self.c.execute(
             insert(DimEdition).returning(DimEdition.edition_key),
             [
@@ -224,6 +230,7 @@ class _ContentLoad:
                     "valid_from": valid_from,
                     "valid_to": None,
                     "is_live": True,
+                    "is_latest": True,
                     "reader_hash": signature,
                     "batch_id": self.batch_id,
                 }

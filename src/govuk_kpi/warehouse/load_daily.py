@@ -8,13 +8,16 @@ source: analytics and feedback load into the same fact rows without disturbing e
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, delete, select, update
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, Engine, and_, delete, or_, select, update
 
 from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.sources.daily_csv import DailyRows
@@ -32,27 +35,15 @@ _NEVER = date.max.toordinal()
 class EditionMatcher:
     """Finds the edition live at a path on a day: live at any moment of the day, newest first.
 
-    The editions are held as arrays; a path with one edition (nearly all of them) is matched
-    by a vectorised lookup, and only paths with several editions go through `by_path`.
+    The editions are held as arrays (the paths as an Arrow string array); a path with one
+    edition (nearly all of them) is matched by a vectorised lookup, and only paths with several
+    editions go through a loop.
     """
 
-    def __init__(self, connection: Connection) -> None:
-        rows = connection.execute(
-            select(
-                DimEdition.base_path,
-                DimEdition.valid_from,
-                DimEdition.valid_to,
-                DimEdition.edition_key,
-                DimEdition.page_id,
-            ).order_by(DimEdition.valid_from)
-        ).all()
-        if rows:
-            paths, valid_from, valid_to, edition_keys, page_ids = zip(*rows, strict=True)
-        else:
-            paths, valid_from, valid_to, edition_keys, page_ids = (), (), (), (), ()
-        del rows
-        start = _datetimes(valid_from)
-        end = _datetimes(valid_to)  # None is NaT: still live
+    def __init__(self, connection: Connection, since: date | None = None) -> None:
+        """Read the editions; with `since`, only those that can be live on that day or later."""
+        editions = EDITION_READERS.get(connection.dialect.name, _read_editions)(connection, since)
+        start, end = editions.valid_from, editions.valid_to  # end NaT: still live
         open_ended = np.isnat(end)
         # Replaced the moment it arrived: never seen by a reader.
         seen = open_ended | (end > start)
@@ -62,26 +53,17 @@ class EditionMatcher:
         first = start.astype("datetime64[D]").astype(np.int64) + epoch
         last = end_day.astype(np.int64) + epoch - at_midnight.astype(np.int64)
         last[open_ended] = _NEVER
+        # The seen ones, oldest first; the edition key breaks ties, as a scan in key order would.
         keep = np.flatnonzero(seen)
-        self._paths = np.array(paths, dtype=object)[keep]
+        keep = keep[np.lexsort((editions.edition_keys[keep], start[keep]))]
+        paths = editions.paths
+        if len(keep) != len(paths) or np.any(keep != np.arange(len(keep))):
+            paths = paths.take(pa.array(keep))
+        self._paths = paths if isinstance(paths, pa.ChunkedArray) else pa.chunked_array([paths])
         self._first = first[keep]
         self._last = last[keep]
-        self._editions = np.array(edition_keys, dtype=np.int64)[keep]
-        self._pages = np.array(page_ids, dtype=np.int64)[keep]
-        self._index = pd.Index(self._paths, dtype=object)
-        self._multi: dict[str, list[tuple[int, int, int, int]]] = {}
-        if self._index.is_unique:  # the usual case: every path has one edition
-            self._single = np.arange(len(self._paths), dtype=np.int64)
-        else:
-            codes, uniques = pd.factorize(self._paths)
-            counts = np.bincount(codes, minlength=len(uniques))
-            self._index = pd.Index(uniques, dtype=object)
-            # For each distinct path: the one edition's position, or -1 when it has several.
-            self._single = np.full(len(uniques), -1, dtype=np.int64)
-            once = counts[codes] == 1
-            self._single[codes[once]] = np.flatnonzero(once)
-            for i in np.flatnonzero(~once).tolist():
-                self._multi.setdefault(self._paths[i], []).append(self._entry(i))
+        self._editions = editions.edition_keys[keep]
+        self._pages = editions.page_ids[keep]
         self._by_path: dict[str, list[tuple[int, int, int, int]]] | None = None
 
     def _entry(self, i: int) -> tuple[int, int, int, int]:
@@ -97,7 +79,7 @@ class EditionMatcher:
         """Per path, its editions as (first day, last day, edition_key, page_id), oldest first."""
         if self._by_path is None:
             by_path: dict[str, list[tuple[int, int, int, int]]] = {}
-            for i, path in enumerate(self._paths.tolist()):
+            for i, path in enumerate(self._paths.to_pylist()):
                 by_path.setdefault(path, []).append(self._entry(i))
             self._by_path = by_path
         return self._by_path
@@ -110,31 +92,185 @@ class EditionMatcher:
             raise ValueError("days and paths differ in length")
         editions = np.full(len(paths), -1, dtype=np.int64)
         pages = np.full(len(paths), -1, dtype=np.int64)
-        if not len(paths) or not len(self._index):
+        if not len(paths) or not len(self._paths):
             return editions, pages
         day = np.asarray(days, dtype=np.int64)
-        wanted = np.asarray(paths, dtype=object)
-        found = self._index.get_indexer(wanted)
-        known = found >= 0
-        single = np.full(len(paths), -1, dtype=np.int64)
-        single[known] = self._single[found[known]]
-        one = single >= 0
-        rows = np.flatnonzero(one)
-        at = single[rows]
+        # One hash pass over the editions' paths and the rows' paths together: a code per path.
+        # A row's path is known when some edition has its code.
+        rows_paths = pa.array(np.asarray(paths, dtype=object), type=pa.string())
+        encoded = pa.concat_arrays([*self._paths.chunks, rows_paths]).dictionary_encode()
+        codes = encoded.indices.to_numpy().astype(np.int64)
+        own, wanted = codes[: len(self._paths)], codes[len(self._paths) :]
+        counts = np.bincount(own, minlength=len(encoded.dictionary))
+        # Per code: the one edition's position, or -1 when its path has none or several.
+        single = np.full(len(counts), -1, dtype=np.int64)
+        once = counts[own] == 1
+        single[own[once]] = np.flatnonzero(once)
+        at = single[wanted]
+        rows = np.flatnonzero(at >= 0)
+        at = at[rows]
         live = (self._first[at] <= day[rows]) & (day[rows] <= self._last[at])
         rows, at = rows[live], at[live]
         editions[rows] = self._editions[at]
         pages[rows] = self._pages[at]
         # Paths with several editions: the newest live that day wins.
-        multi = self._multi
-        for i in np.flatnonzero(known & ~one).tolist():
-            d = int(day[i])
-            for first, last, edition_key, page_id in reversed(multi[wanted[i]]):
-                if first <= d <= last:
-                    editions[i] = edition_key
-                    pages[i] = page_id
-                    break
+        several = np.flatnonzero(counts[wanted] > 1)
+        if len(several):
+            multi: dict[int, list[tuple[int, int, int, int]]] = {}
+            for i in np.flatnonzero(~once).tolist():  # oldest first
+                multi.setdefault(int(own[i]), []).append(self._entry(i))
+            for i in several.tolist():
+                d = int(day[i])
+                for first, last, edition_key, page_id in reversed(multi[int(wanted[i])]):
+                    if first <= d <= last:
+                        editions[i] = edition_key
+                        pages[i] = page_id
+                        break
         return editions, pages
+
+
+class Editions(NamedTuple):
+    """Editions as columns, in no particular order: base paths (Arrow strings), valid_from and
+    valid_to (datetime64[us], NaT for none), edition keys and page ids (int64)."""
+
+    paths: pa.Array | pa.ChunkedArray
+    valid_from: np.ndarray
+    valid_to: np.ndarray
+    edition_keys: np.ndarray
+    page_ids: np.ndarray
+
+
+EditionReader = Callable[[Connection, "date | None"], Editions]
+
+
+def _read_editions(connection: Connection, since: date | None) -> Editions:
+    """Any backend, through SQLAlchemy: the reference for the faster readers below."""
+    query = select(
+        DimEdition.base_path,
+        DimEdition.valid_from,
+        DimEdition.valid_to,
+        DimEdition.edition_key,
+        DimEdition.page_id,
+    )
+    if since is not None:
+        midnight = datetime.combine(since, time())
+        query = query.where(or_(DimEdition.valid_to.is_(None), DimEdition.valid_to >= midnight))
+    return _editions(connection.execute(query).all())
+
+
+def _read_editions_postgresql(connection: Connection, since: date | None) -> Editions:
+    """PostgreSQL: the driver's rows (psycopg gives the timestamps as datetimes)."""
+    sql = "SELECT base_path, valid_from, valid_to, edition_key, page_id FROM dim_edition"
+    params: tuple[date, ...] = ()
+    if since is not None:
+        sql += " WHERE valid_to IS NULL OR valid_to >= %s"
+        params = (since,)
+    with connection.connection.driver_connection.cursor() as cursor:
+        rows = cursor.execute(sql, params).fetchall()
+    return _editions(rows)
+
+
+def _editions(rows: Sequence[Sequence]) -> Editions:
+    if rows:
+        paths, starts, ends, edition_keys, page_ids = zip(*rows, strict=True)
+    else:
+        paths, starts, ends, edition_keys, page_ids = (), (), (), (), ()
+    return Editions(
+        pa.array(paths, type=pa.string()),
+        _datetimes(starts),
+        _datetimes(ends),
+        np.array(edition_keys, dtype=np.int64),
+        np.array(page_ids, dtype=np.int64),
+    )
+
+
+# SQLite: each column comes back as one text, the values joined by a separator, and is split
+# by Arrow; building a Python tuple per row took most of the time. The aggregates of one query
+# see the rows in the same order. The counts show whether a separator was inside a value (or a
+# valid_to was ''), and then the rows are fetched one by one instead. The editions come in
+# chunks in key order, so that the texts stay small and their memory is used again.
+_SQLITE_CHUNK = 65_536
+_SQLITE_COLUMNS = (
+    "SELECT count(*), count(valid_to), max(edition_key),"
+    " group_concat(base_path, char(10)),"
+    " group_concat(valid_from, char(10)),"
+    " group_concat(ifnull(valid_to, ''), char(10)),"
+    " group_concat(edition_key), group_concat(page_id)"
+    " FROM (SELECT base_path, valid_from, valid_to, edition_key, page_id FROM dim_edition"
+    " WHERE edition_key > ?{since} ORDER BY edition_key LIMIT ?)"
+)
+_SQLITE_ROWS = "SELECT base_path, valid_from, valid_to, edition_key, page_id FROM dim_edition"
+# Stored as ISO text, the date first: compared with the day as text, this keeps every edition
+# that ends that day or later (and those that end at its midnight, which the matcher drops).
+_SQLITE_SINCE = "valid_to IS NULL OR valid_to >= ?"
+
+
+def _read_editions_sqlite(connection: Connection, since: date | None) -> Editions:
+    """SQLite: the columns as joined texts split by Arrow, timestamps parsed once per value.
+
+    The timestamps are parsed by the function SQLAlchemy's DateTime type uses on SQLite, so
+    the editions are those `_read_editions` gives.
+    """
+    if since is None:
+        chunk_sql, where, params = _SQLITE_COLUMNS.format(since=""), "", ()
+    else:
+        chunk_sql = _SQLITE_COLUMNS.format(since=f" AND ({_SQLITE_SINCE})")
+        where, params = f" WHERE {_SQLITE_SINCE}", (since.isoformat(),)
+    dialect = connection.dialect
+    process = DimEdition.__table__.c.valid_from.type.dialect_impl(dialect).result_processor(
+        dialect, None
+    )
+
+    def timestamps(texts: pa.Array) -> np.ndarray:
+        encoded = texts.dictionary_encode()
+        values = [None if t == "" else t for t in encoded.dictionary.to_pylist()]
+        parsed = _datetimes([process(t) if process and t is not None else t for t in values])
+        return parsed[encoded.indices.to_numpy()]
+
+    paths, starts, ends, keys, pages = [], [], [], [], []
+    after = -(2**63)
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        while True:
+            count, ended, last, *texts = cursor.execute(
+                chunk_sql, (after, *params, _SQLITE_CHUNK)
+            ).fetchone()
+            if count == 0:
+                break
+            path, start, end, key, page = (
+                pc.split_pattern(pa.array([text], type=pa.string()), sep).flatten()
+                for text, sep in zip(texts, ("\n", "\n", "\n", ",", ","), strict=True)
+            )
+            if (
+                not (len(path) == len(start) == len(end) == count)
+                or (pc.sum(pc.not_equal(end, "")).as_py() or 0) != ended
+            ):
+                return _editions(cursor.execute(_SQLITE_ROWS + where, params).fetchall())
+            paths.append(path)
+            starts.append(timestamps(start))
+            ends.append(timestamps(end))
+            keys.append(key.cast(pa.int64()).to_numpy())
+            pages.append(page.cast(pa.int64()).to_numpy())
+            if count < _SQLITE_CHUNK:
+                break
+            after = last
+    finally:
+        cursor.close()
+    if not paths:
+        return _editions([])
+    return Editions(
+        pa.chunked_array(paths, type=pa.string()),
+        np.concatenate(starts),
+        np.concatenate(ends),
+        np.concatenate(keys),
+        np.concatenate(pages),
+    )
+
+
+EDITION_READERS: dict[str, EditionReader] = {
+    "sqlite": _read_editions_sqlite,
+    "postgresql": _read_editions_postgresql,
+}
 
 
 def _datetimes(values: Sequence[datetime | None]) -> np.ndarray:
@@ -182,7 +318,7 @@ def _load_daily(engine: Engine, rows: DailyRows, *, skip_if_loaded: bool) -> Bat
             frame["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
             + date(1970, 1, 1).toordinal()
         )
-        editions, pages = EditionMatcher(connection).match(
+        editions, pages = EditionMatcher(connection, since=first).match(
             ordinals, frame["path"].to_numpy(dtype=object)
         )
         keys = _date_keys(ordinals)
@@ -256,13 +392,21 @@ def _replace_analytics(
     order = np.lexsort((e, k))
     k, e, p = k[order].tolist(), e[order].tolist(), p[order].tolist()
     metrics = _metric_lists(rows, matched, order)
+    table = FactPageDaily.__tablename__
+    if not kept:
+        # No feedback counts to keep: feedex, batch_id and feedex_batch_id are the same on every
+        # row, so they are constants of the statement rather than parameters of each row.
+        constants = {"feedex": 0, "batch_id": batch_id, "feedex_batch_id": None}
+        varying = [c for c in FACT_COLUMNS if c not in constants]
+        columns = [k, e, p, *(metrics[name] for name in varying[3:])]
+        bulk_insert(connection, table, varying, zip(*columns, strict=True), constants)
+        return
     feedex = metrics["feedex"]
     feedex_batch: list[int | None] = [None] * len(k)
-    if kept:
-        for i, key in enumerate(zip(k, e, strict=True)):
-            old = kept.pop(key, None)
-            if old is not None:
-                feedex[i], feedex_batch[i] = old.feedex, old.feedex_batch_id
+    for i, key in enumerate(zip(k, e, strict=True)):
+        old = kept.pop(key, None)
+        if old is not None:
+            feedex[i], feedex_batch[i] = old.feedex, old.feedex_batch_id
     columns = [
         k,
         e,
@@ -271,7 +415,7 @@ def _replace_analytics(
         [batch_id] * len(k),
         feedex_batch,
     ]
-    bulk_insert(connection, FactPageDaily.__tablename__, FACT_COLUMNS, zip(*columns, strict=True))
+    bulk_insert(connection, table, FACT_COLUMNS, zip(*columns, strict=True))
     if kept:
         zero = [0] * len(DAILY_METRICS)
         feedex_at = DAILY_METRICS.index("feedex")
@@ -282,7 +426,7 @@ def _replace_analytics(
             leftovers.append(
                 (old.date_key, old.edition_key, old.page_id, *values, None, old.feedex_batch_id)
             )
-        bulk_insert(connection, FactPageDaily.__tablename__, FACT_COLUMNS, leftovers)
+        bulk_insert(connection, table, FACT_COLUMNS, leftovers)
 
 
 def _replace_feedback(

@@ -192,6 +192,8 @@ class DimEdition(Base):
     valid_from: Mapped[datetime] = mapped_column(DateTime)
     valid_to: Mapped[datetime | None] = mapped_column(DateTime)
     is_live: Mapped[bool] = mapped_column(Boolean)
+    # The page item's newest edition, live or not: the row listings show its metadata from.
+    is_latest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reader_hash: Mapped[str] = mapped_column(String(64))
     batch_id: Mapped[int] = mapped_column(ForeignKey("load_batch.batch_id"))
 
@@ -205,6 +207,19 @@ class DimEdition(Base):
             unique=True,
             sqlite_where=text("is_live"),
             postgresql_where=text("is_live"),
+        ),
+        Index(
+            "uq_dim_edition_latest_page",
+            "page_id",
+            unique=True,
+            sqlite_where=text("is_latest"),
+            postgresql_where=text("is_latest"),
+        ),
+        Index(
+            "ix_dim_edition_latest_organisation",
+            "primary_organisation_key",
+            sqlite_where=text("is_latest"),
+            postgresql_where=text("is_latest"),
         ),
         Index(
             "uq_dim_edition_live_base_path",

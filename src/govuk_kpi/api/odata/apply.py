@@ -1,0 +1,208 @@
+"""`$apply` (OData Data Aggregation): filter, groupby and aggregate, compiled to SQL.
+
+    $apply=filter(year eq 2026)/groupby((organisation,month),aggregate(pviews with sum as total))
+
+Each transformation takes a relation (a subquery and its typed columns) and gives the next;
+the result is a select whose columns are the grouped properties and the aliases.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import BigInteger, Float, Select, cast, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from govuk_kpi.api.odata.expressions import (
+    MAX_DEPTH,
+    NUMERIC,
+    Columns,
+    Compiler,
+    ODataError,
+    Parser,
+    tokenize,
+)
+
+METHODS = ("sum", "average", "min", "max", "countdistinct")
+UNSUPPORTED = ("compute", "concat", "expand", "search", "orderby", "top", "skip", "topcount",
+               "bottomcount", "toppercent", "bottompercent", "topsum", "bottomsum", "identity",
+               "nest", "outerjoin", "join", "ancestors", "descendants", "traverse")  # fmt: skip
+_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    source: str | None  # None for $count
+    method: str  # sum, average, min, max, countdistinct, count
+    alias: str
+
+
+@dataclass(frozen=True)
+class Transformation:
+    kind: str  # filter, groupby, aggregate
+    condition: Any = None
+    groups: tuple[str, ...] = ()
+    aggregates: tuple[Aggregate, ...] = ()
+
+
+def parse_apply(text: str) -> list[Transformation]:
+    """Parse `$apply` text into transformations."""
+    if not text.strip():
+        raise ODataError("$apply is empty")
+    parser = Parser(tokenize(text))
+    steps = [_transformation(parser)]
+    while parser.at_punct("/"):
+        parser.advance()
+        steps.append(_transformation(parser))
+        if len(steps) > MAX_DEPTH:
+            raise ODataError(f"at most {MAX_DEPTH} transformations")
+    parser.expect_end()
+    return steps
+
+
+def _transformation(parser: Parser) -> Transformation:
+    name = parser.expect_name().lower()
+    if name in UNSUPPORTED:
+        raise ODataError(f"$apply transformation {name}() is not supported", 501)
+    parser.expect_punct("(")
+    if name == "filter":
+        condition = parser.parse_expression()
+        parser.expect_punct(")")
+        return Transformation("filter", condition=condition)
+    if name == "aggregate":
+        aggregates = _aggregates(parser)
+        parser.expect_punct(")")
+        return Transformation("aggregate", aggregates=aggregates)
+    if name == "groupby":
+        parser.expect_punct("(")
+        groups = [_group_name(parser)]
+        while parser.at_punct(","):
+            parser.advance()
+            groups.append(_group_name(parser))
+        parser.expect_punct(")")
+        aggregates: tuple[Aggregate, ...] = ()
+        if parser.at_punct(","):
+            parser.advance()
+            inner = parser.expect_name().lower()
+            if inner != "aggregate":
+                raise ODataError(f"groupby() takes aggregate(), not {inner}()", 501)
+            parser.expect_punct("(")
+            aggregates = _aggregates(parser)
+            parser.expect_punct(")")
+        parser.expect_punct(")")
+        if len(set(groups)) != len(groups):
+            raise ODataError("groupby() names a property twice")
+        return Transformation("groupby", groups=tuple(groups), aggregates=aggregates)
+    raise ODataError(f"unknown $apply transformation {name}()")
+
+
+def _group_name(parser: Parser) -> str:
+    name = parser.expect_name()
+    if parser.at_punct("/"):
+        raise ODataError("grouping by navigation paths is not supported", 501)
+    return name
+
+
+def _aggregates(parser: Parser) -> tuple[Aggregate, ...]:
+    found = [_aggregate(parser)]
+    while parser.at_punct(","):
+        parser.advance()
+        found.append(_aggregate(parser))
+    aliases = [a.alias for a in found]
+    if len(set(aliases)) != len(aliases):
+        raise ODataError("aggregate() uses an alias twice")
+    return tuple(found)
+
+
+def _aggregate(parser: Parser) -> Aggregate:
+    source = parser.expect_name()
+    if source == "$count":
+        method = "count"
+        source_name: str | None = None
+    else:
+        if source.startswith("$"):
+            raise ODataError(f"{source} cannot be aggregated")
+        if not parser.at_word("with"):
+            if parser.at_punct("("):
+                raise ODataError("custom aggregates are not supported", 501)
+            raise parser.error("expected 'with'")
+        parser.advance()
+        method = parser.expect_name()
+        if method not in METHODS:
+            if "." in method:
+                raise ODataError(f"aggregation method {method} is not supported", 501)
+            raise ODataError(f"unknown aggregation method {method!r}; use {', '.join(METHODS)}")
+        source_name = source
+    if not parser.at_word("as"):
+        raise parser.error("expected 'as' and an alias")
+    parser.advance()
+    alias = parser.expect_name()
+    if not _ALIAS.match(alias):
+        raise ODataError(f"invalid alias {alias!r}")
+    return Aggregate(source_name, method, alias)
+
+
+@dataclass
+class Relation:
+    """A subquery with its typed columns, and conditions waiting to be applied to it."""
+
+    columns: Columns
+    where: list[ColumnElement] = field(default_factory=list)
+
+
+def _aggregate_column(aggregate: Aggregate, columns: Columns) -> tuple[ColumnElement, str]:
+    if aggregate.method == "count":
+        return cast(func.count(), BigInteger), "Edm.Int64"
+    assert aggregate.source is not None
+    if aggregate.source not in columns:
+        raise ODataError(f"no property {aggregate.source!r} to aggregate", target=aggregate.source)
+    column, edm = columns[aggregate.source]
+    if aggregate.method == "countdistinct":
+        return cast(func.count(column.distinct()), BigInteger), "Edm.Int64"
+    if aggregate.method in ("min", "max"):
+        return getattr(func, aggregate.method)(column), edm
+    if edm not in NUMERIC:
+        raise ODataError(f"cannot {aggregate.method} {edm} property {aggregate.source!r}")
+    if aggregate.method == "average":
+        return cast(func.avg(column), Float), "Edm.Double"
+    if edm in ("Edm.Double", "Edm.Decimal"):
+        return cast(func.sum(column), Float), "Edm.Double"
+    return cast(func.sum(column), BigInteger), "Edm.Int64"
+
+
+def apply_transformations(
+    steps: list[Transformation], columns: Columns, type_name: str
+) -> tuple[Select, Columns]:
+    """Compile transformations over `columns`; returns the final select and its columns."""
+    relation = Relation(columns)
+    for number, step in enumerate(steps):
+        if step.kind == "filter":
+            condition = Compiler(relation.columns, type_name).boolean(step.condition)
+            relation.where.append(condition)
+            continue
+        groups: list[ColumnElement] = []
+        out: list[tuple[str, ColumnElement, str]] = []
+        for name in step.groups:
+            if name not in relation.columns:
+                raise ODataError(f"{type_name} has no property {name!r} to group by", target=name)
+            column, edm = relation.columns[name]
+            groups.append(column)
+            out.append((name, column, edm))
+        for aggregate in step.aggregates:
+            if aggregate.alias in step.groups:
+                raise ODataError(f"alias {aggregate.alias!r} is also a grouped property")
+            column, edm = _aggregate_column(aggregate, relation.columns)
+            out.append((aggregate.alias, column, edm))
+        query = select(*[column.label(name) for name, column, _ in out])
+        if relation.where:
+            query = query.where(*relation.where)
+        if groups:
+            query = query.group_by(*groups)
+        sub = query.subquery(f"apply{number}")
+        relation = Relation({name: (sub.c[name], edm) for name, _, edm in out})
+    final = select(*[column.label(name) for name, (column, _) in relation.columns.items()])
+    if relation.where:
+        final = final.where(*relation.where)
+    return final, relation.columns

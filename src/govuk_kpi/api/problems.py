@@ -1,0 +1,133 @@
+"""Errors as RFC 7807 problem+json (REST) or the OData JSON error format (`/odata`).
+
+Nothing here ever shows a stack trace: unexpected exceptions become a plain 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+PROBLEM_TYPE = "application/problem+json"
+ODATA_PREFIX = "/odata"
+log = logging.getLogger("govuk_kpi.api")
+
+
+class ApiError(Exception):
+    """An error the API reports on purpose: status, title, detail and the parameters at fault."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        invalid_params: list[dict[str, str]] | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.invalid_params = invalid_params or []
+        self.code = code
+        self.headers = headers or {}
+
+
+def bad_param(name: str, reason: str) -> ApiError:
+    """A 400 naming the one parameter at fault."""
+    return ApiError(
+        400, f"invalid parameter {name}: {reason}", invalid_params=[_param(name, reason)]
+    )
+
+
+def _param(name: str, reason: str) -> dict[str, str]:
+    return {"name": name, "reason": reason}
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_response(
+    request: Request | None,
+    status: int,
+    detail: str,
+    *,
+    invalid_params: list[dict[str, str]] | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The error response in the format the path calls for."""
+    path = request.url.path if request is not None else ""
+    headers = dict(headers or {})
+    if path == ODATA_PREFIX or path.startswith(ODATA_PREFIX + "/"):
+        error: dict[str, Any] = {"code": code or str(status), "message": detail}
+        if invalid_params:
+            error["target"] = invalid_params[0]["name"]
+            error["details"] = [
+                {"code": code or str(status), "target": p["name"], "message": p["reason"]}
+                for p in invalid_params
+            ]
+        headers.setdefault("OData-Version", "4.0")
+        return JSONResponse({"error": error}, status_code=status, headers=headers)
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _title(status),
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = path
+    if invalid_params:
+        body["invalid_params"] = invalid_params
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_TYPE)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "path", "header", "body")]
+    return ".".join(parts) or "request"
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every exception into a problem response."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return problem_response(
+            request,
+            exc.status,
+            exc.detail,
+            invalid_params=exc.invalid_params,
+            code=exc.code,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        params = [
+            _param(_location(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")))
+            for e in exc.errors()
+        ]
+        names = ", ".join(sorted({p["name"] for p in params}))
+        return problem_response(request, 400, f"invalid parameters: {names}", invalid_params=params)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else _title(exc.status_code)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"nothing at {request.url.path}"
+        return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _anything(request: Request, exc: Exception) -> Response:
+        log.error("unexpected error on %s", request.url.path, exc_info=exc)
+        return problem_response(request, 500, "the server could not answer this request")

@@ -1,0 +1,178 @@
+"""Pydantic models of the REST responses: they document the OpenAPI contract.
+
+Responses are built as plain dicts for speed; tests (schemathesis) check them against these.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class Period(BaseModel):
+    name: str | None = None
+    start: date
+    end: date
+
+
+class ContentItem(BaseModel):
+    page_id: int
+    content_id: str
+    locale: str
+    base_path: str
+    title: str
+    description: str | None
+    document_type: str
+    document_type_label: str | None
+    organisation: str | None
+    organisation_title: str | None
+    withdrawn: bool
+    first_published_at: datetime | None
+    public_updated_at: datetime | None
+    pviews: int
+    upviews: int
+    useful_yes: int
+    useful_no: int
+    searches: int
+    feedex: int
+    entrances: int
+    exits: int
+    bounces: int
+    page_time: int
+    satisfaction: float | None
+    pviews_per_visit: float | None
+    searches_per_user: float | None
+    words: int | None
+    chars: int | None
+    sentences: int | None
+    readability: float | None
+    pdf_count: int | None
+    doc_count: int | None
+    reading_time: int | None
+
+
+class ContentList(BaseModel):
+    results: list[ContentItem]
+    page: int = Field(ge=1)
+    page_size: int = Field(ge=1)
+    total_pages: int = Field(ge=1)
+    total_results: int = Field(ge=0)
+    period: Period
+    generated_data: bool = Field(
+        description="true when the usage figures are generated sample data, not real GOV.UK usage"
+    )
+
+
+class DailyValue(BaseModel):
+    date: date
+    value: float | None
+
+
+class TimeSeriesMetric(BaseModel):
+    name: str
+    total: float | None
+    time_series: list[DailyValue]
+
+
+class EditionMetric(BaseModel):
+    name: str
+    value: float | None
+
+
+class Edition(BaseModel):
+    edition_key: int
+    content_id: str
+    locale: str
+    base_path: str
+    title: str
+    description: str | None
+    document_type: str
+    schema_name: str
+    withdrawn: bool
+    phase: str | None
+    first_published_at: datetime | None
+    public_updated_at: datetime | None
+    valid_from: datetime
+    valid_to: datetime | None
+    is_live: bool
+    words: int | None
+    chars: int | None
+    sentences: int | None
+    readability: float | None
+    pdf_count: int | None
+    doc_count: int | None
+    reading_time: int | None
+
+
+class SinglePage(BaseModel):
+    base_path: str
+    metadata: Edition
+    period: Period
+    time_series_metrics: list[TimeSeriesMetric]
+    edition_metrics: list[EditionMetric]
+    editions: list[Edition]
+    generated_data: bool
+
+
+class Organisation(BaseModel):
+    content_id: str
+    slug: str | None
+    title: str
+    acronym: str | None
+    organisation_type: str | None
+    status: str | None
+    closed_at: date | None
+    parent_slug: str | None
+
+
+class OrganisationList(BaseModel):
+    results: list[Organisation]
+    total_results: int
+
+
+class DocumentType(BaseModel):
+    name: str
+    label: str
+
+
+class DocumentTypeList(BaseModel):
+    results: list[DocumentType]
+    total_results: int
+
+
+class MetricDefinition(BaseModel):
+    name: str
+    meaning: str
+    source: str
+    formula: str
+    grain: str
+    unit: str
+
+
+class MetricList(BaseModel):
+    results: list[MetricDefinition]
+    total_results: int
+
+
+class HealthCheck(BaseModel):
+    status: str = Field(description="ok, or critical when the warehouse is not fit to report")
+    as_of: date
+    problems: list[str]
+    facts: dict[str, str | int | float | None]
+
+
+class InvalidParam(BaseModel):
+    name: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """RFC 7807 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    invalid_params: list[InvalidParam] | None = None
