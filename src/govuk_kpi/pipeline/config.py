@@ -1,0 +1,77 @@
+"""Where the pipeline reads and writes, as one luigi `Config` section (`[pipeline_settings]`).
+
+Every process that runs tasks (the `govuk-kpi run` process, its forked workers, a second
+worker process sharing a central scheduler) sets the same values with `configure`, so tasks
+carry only what identifies them (dates, report sets) and find the rest here.
+
+The landing folder is where daily exports arrive (docs/operations.md):
+
+    <landing>/analytics/analytics-YYYY-MM-DD.csv
+    <landing>/feedback/feedback-YYYY-MM-DD.csv
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import luigi
+
+LANDING_KINDS = ("analytics", "feedback")
+SECTION = "pipeline_settings"
+
+
+class pipeline_settings(luigi.Config):  # luigi names the config section after the class
+    """The pipeline's settings; see `configure` and docs/operations.md."""
+
+    database_url = luigi.Parameter(default="", description="warehouse URL ('' = the default)")
+    landing = luigi.Parameter(default="data/landing", description="landing folder")
+    snapshots = luigi.Parameter(default="data/snapshots", description="extract snapshots root")
+    reports_out = luigi.Parameter(default="reports", description="reports root (the site)")
+    notebooks = luigi.Parameter(default="notebooks", description="report notebooks folder")
+    work_dir = luigi.Parameter(default="data/pipeline", description="state: params, events")
+    publish_dir = luigi.Parameter(default="", description="copy the site here ('' = no copy)")
+    base_url = luigi.Parameter(default="https://www.gov.uk", description="GOV.UK to extract")
+    rate = luigi.FloatParameter(default=10.0)
+    concurrency = luigi.IntParameter(default=4)
+    timeout = luigi.FloatParameter(default=10.0)
+    retries = luigi.IntParameter(default=4)
+    cache_dir = luigi.Parameter(default="data/cache/http", description="'' = no HTTP cache")
+    search_organisations = luigi.Parameter(
+        default="", description="comma-separated slugs whose pages to extract ('' = all)"
+    )
+    report_jobs = luigi.IntParameter(default=2, description="reports built at once per task")
+    max_reject_share = luigi.FloatParameter(default=0.01, description="rejected rows allowed")
+    max_unfetched_share = luigi.FloatParameter(default=0.01, description="pages not fetched")
+    run_id = luigi.Parameter(default="", description="tags the events of one run")
+
+
+def configure(**values: Any) -> None:
+    """Set settings for every task of this process (and of workers forked from it)."""
+    config = luigi.configuration.get_config()
+    known = pipeline_settings.get_param_names()
+    if not config.has_section(SECTION):
+        config.add_section(SECTION)
+    for key, value in values.items():
+        if key not in known:
+            raise KeyError(f"unknown pipeline setting {key!r}")
+        config.set(SECTION, key, "" if value is None else str(value))
+
+
+def settings() -> pipeline_settings:
+    """The settings now in force."""
+    return pipeline_settings()
+
+
+def landing_file(kind: str, day: date, landing: str | Path | None = None) -> Path:
+    """Where the export of `kind` (analytics or feedback) for `day` arrives."""
+    if kind not in LANDING_KINDS:
+        raise ValueError(f"unknown landing kind {kind!r}: expected analytics or feedback")
+    root = Path(landing if landing is not None else settings().landing)
+    return root / kind / f"{kind}-{day.isoformat()}.csv"
+
+
+def events_file() -> Path:
+    """The JSON-lines file of task events (one line per task run)."""
+    return Path(settings().work_dir) / "events.jsonl"

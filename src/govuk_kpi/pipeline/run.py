@@ -1,0 +1,117 @@
+"""`govuk-kpi run`: build the task graph for some days and hand it to luigi.
+
+The daily run for day D covers D-1 and D (analytics arrive late, so yesterday's files are
+looked at again: a changed one reloads). A backfill covers `first`..`last`. Workers share one
+graph: the local scheduler by default, a central `luigid` with `scheduler_url`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import luigi
+import luigi.interface
+from luigi.execution_summary import LuigiStatusCode
+
+from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.pipeline.config import configure, settings
+from govuk_kpi.pipeline.events import read_events
+from govuk_kpi.pipeline.tasks import DailyRun
+
+SUCCEEDED = {LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY}
+
+
+@dataclass
+class RunResult:
+    """What a run did: luigi's verdict and summary, and this process's task events."""
+
+    ok: bool
+    status: str
+    summary: str
+    run_id: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("status") == "failed"]
+
+    @property
+    def ran(self) -> list[str]:
+        """Ids of the tasks that ran to completion in this run."""
+        return [e["task_id"] for e in self.events if e.get("status") == "done"]
+
+
+def daily_range(day: date | None = None, *, today: date | None = None) -> tuple[date, date]:
+    """The days of the daily run for `day` (default yesterday): the day before it, and it."""
+    day = day or (today or datetime.now(UTC).date()) - timedelta(days=1)
+    return day - timedelta(days=1), day
+
+
+def run_pipeline(
+    first: date,
+    last: date,
+    *,
+    report_sets: Sequence[str | Path] = (),
+    workers: int = 1,
+    scheduler_url: str | None = None,
+    snapshot_date: date | None = None,
+    log_level: str = "WARNING",
+    **options: Any,
+) -> RunResult:
+    """Run the graph for `first`..`last`.
+
+    Args:
+        first, last: the days whose exports to load and whose reports to build.
+        report_sets: `params/*.yaml` files; none → load and roll up only.
+        workers: tasks run at once (luigi worker processes).
+        scheduler_url: a central `luigid` (e.g. http://127.0.0.1:8082); None → local.
+        snapshot_date: the day the extract snapshots are filed under (default today, UTC).
+        log_level: luigi's own log level.
+        options: pipeline settings (`pipeline_settings`): database_url, landing, ...
+    """
+    if last < first:
+        raise ConfigError(f"--from {first} is after --to {last}")
+    for report_set in report_sets:
+        if not Path(report_set).is_file():
+            raise ConfigError(f"{report_set}: no such report set")
+    run_id = options.pop("run_id", None) or uuid.uuid4().hex[:12]
+    configure(run_id=run_id, **options)
+    config = luigi.configuration.get_config()
+    # A task is done when its output says so after it ran, not because it returned.
+    config.set("worker", "check_complete_on_run", "true")
+    # With a central scheduler, stay alive while another worker runs tasks this one waits on;
+    # give up after a minute idle (a failed task is retried by luigid only much later).
+    config.set("worker", "keep_alive", "true" if scheduler_url else "false")
+    config.set("worker", "max_keep_alive_idle_duration", "60 seconds")
+    luigi.task_register.Register.clear_instance_cache()
+    root = DailyRun(
+        first=first,
+        last=last,
+        report_sets=[str(p) for p in report_sets],
+        snapshot_date=snapshot_date or datetime.now(UTC).date(),
+    )
+    params: dict[str, Any] = {"workers": workers, "log_level": log_level}
+    if scheduler_url:
+        params["scheduler_url"] = scheduler_url
+    else:
+        params["local_scheduler"] = True
+    outcome = luigi.build([root], detailed_summary=True, **params)
+    events = list(read_events(Path(settings().work_dir) / "events.jsonl", run_id))
+    failed = any(e.get("status") == "failed" for e in events)
+    # With a central scheduler another worker may have run everything ("not granted run
+    # permission"): what counts is whether the whole graph is done now.
+    done = outcome.status in SUCCEEDED or (
+        outcome.status == LuigiStatusCode.NOT_RUN and root.complete()
+    )
+    return RunResult(
+        ok=done and not failed,
+        status=outcome.status.name,
+        summary=outcome.summary_text,
+        run_id=run_id,
+        events=events,
+    )

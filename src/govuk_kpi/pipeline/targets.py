@@ -1,0 +1,137 @@
+"""Targets that say a task is done by something real: a loaded batch, fresh rollups, a stamp.
+
+- `BatchTarget`: the warehouse's newest loaded batch of a source (over the same dates) holds
+  exactly this input, by SHA-256. A changed input file (same day, new hash) makes it missing
+  again, so its load task runs again.
+- `RollupsTarget`: every rollup has seen the newest analytics or feedback batch.
+- `StampTarget`: a JSON file a task writes last, holding the fingerprint of the inputs it was
+  made from; a different fingerprint now means the output is out of date.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import luigi
+from sqlalchemy import Connection
+
+from govuk_kpi.sources.hashing import file_sha256, tree_sha256
+from govuk_kpi.warehouse.batch import already_loaded
+from govuk_kpi.warehouse.db import database_url, make_engine
+from govuk_kpi.warehouse.rollups import stale_rollups
+
+
+@contextmanager
+def write_lock(url: str | None) -> Iterator[None]:
+    """Hold the warehouse's write lock: on SQLite, one writer at a time across processes.
+
+    SQLite's deferred transactions fail at once ("database is locked", no busy wait) when a
+    transaction that has read tries to write after another process committed, so worker
+    processes take turns at writing; their reads, and report kernels, go on meanwhile.
+    PostgreSQL needs no such lock.
+    """
+    chosen = database_url(url or None)
+    path = chosen.removeprefix("sqlite:///") if chosen.startswith("sqlite:///") else ""
+    if not path or path == ":memory:":
+        yield
+        return
+    lock = Path(path).with_name(Path(path).name + ".pipeline-lock")
+    with open(lock, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def connect(url: str | None) -> Iterator[Connection]:
+    """A connection on an engine of its own, disposed after (safe across forked workers)."""
+    engine = make_engine(url or None)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def input_sha256(path: Path) -> str | None:
+    """The SHA-256 a loader records for a file or folder; None when it does not exist."""
+    if not path.exists():
+        return None
+    return tree_sha256(path) if path.is_dir() else file_sha256(path)
+
+
+class BatchTarget(luigi.Target):
+    """Done when the warehouse holds `path`'s current content as the newest batch of `source`."""
+
+    def __init__(
+        self,
+        url: str | None,
+        source: str,
+        path: Path,
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> None:
+        self.url = url
+        self.source = source
+        self.path = Path(path)
+        self.date_from = date_from
+        self.date_to = date_to
+
+    def batch_id(self) -> int | None:
+        """The batch that holds this input now, or None."""
+        sha = input_sha256(self.path)
+        if sha is None:
+            return None
+        with connect(self.url) as connection:
+            return already_loaded(connection, self.source, sha, self.date_from, self.date_to)
+
+    def exists(self) -> bool:
+        return self.batch_id() is not None
+
+    def __repr__(self) -> str:
+        return f"BatchTarget({self.source}, {self.path}, {self.date_from}..{self.date_to})"
+
+
+class RollupsTarget(luigi.Target):
+    """Done when no rollup is older than the newest daily batch."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+
+    def exists(self) -> bool:
+        with connect(self.url) as connection:
+            return not stale_rollups(connection)
+
+
+class StampTarget(luigi.Target):
+    """A JSON stamp whose `fingerprint` must equal what `fingerprint()` computes now."""
+
+    def __init__(self, path: Path, fingerprint: Callable[[], str]) -> None:
+        self.path = Path(path)
+        self.fingerprint = fingerprint
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def exists(self) -> bool:
+        stamp = self.read()
+        return stamp is not None and stamp.get("fingerprint") == self.fingerprint()
+
+    def write(self, stamp: dict[str, Any]) -> None:
+        """Write the stamp atomically (the last thing a task does)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(stamp, indent=2, sort_keys=True, default=str) + "\n")
+        os.replace(temporary, self.path)

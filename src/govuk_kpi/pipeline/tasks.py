@@ -1,0 +1,798 @@
+"""The daily pipeline as luigi tasks: extract, load, roll up, build reports, publish the site.
+
+    DailyRun(first, last, report_sets, snapshot_date)
+      └ Publish ── Reports(day, report_set) per day and set
+          └ Rollups(first, last)   ── LoadAnalytics(day), LoadFeedback(day) per day
+              LoadFeedback(day)     ── LoadAnalytics(day), LandingFile(feedback, day)
+              LoadAnalytics(day)    ── LoadContent, LandingFile(analytics, day)
+              LoadContent           ── ExtractContent, LoadOrganisations
+              LoadOrganisations     ── ExtractOrganisations
+
+Every task says it is done by something real, never by "it ran": an extract by its snapshot's
+`snapshot.json` (written last, in a folder renamed into place); a load by a loaded batch of
+its input's SHA-256 (`BatchTarget`); rollups by `rollup_state` having seen the newest daily
+batch (and every load below them being done); reports and the site by a stamp holding the
+fingerprint of their inputs — for the days of the run, the landing files' hashes, so a
+changed file is noticed before anything runs. Each task checks its input before it changes
+anything and its output after, failing with a `CheckFailed` that names the check and the
+data. Each run logs one JSON event line (`events.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import luigi
+import yaml
+from sqlalchemy import func, select
+
+from govuk_kpi.core.errors import InputError
+from govuk_kpi.core.metrics import DAILY_METRICS
+from govuk_kpi.core.periods import resolve_period
+from govuk_kpi.core.version import code_version
+from govuk_kpi.pipeline.checks import Checks, examples
+from govuk_kpi.pipeline.config import landing_file, settings
+from govuk_kpi.pipeline.events import emit, now
+from govuk_kpi.pipeline.targets import (
+    BatchTarget,
+    RollupsTarget,
+    StampTarget,
+    connect,
+    write_lock,
+)
+from govuk_kpi.sources.hashing import file_sha256
+from govuk_kpi.warehouse.calendar import date_key
+from govuk_kpi.warehouse.models import (
+    AggPageWindow,
+    DimEdition,
+    DimOrganisation,
+    FactPageDaily,
+    FactUnmatchedDaily,
+    LoadBatch,
+)
+
+NAMESPACE = "govuk_kpi"
+
+
+def days_between(first: date, last: date) -> list[date]:
+    """Every day from `first` to `last`, both included."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _url() -> str | None:
+    return settings().database_url or None
+
+
+@cache
+def _sha_cached(path: str, mtime_ns: int, size: int) -> str:
+    return file_sha256(Path(path))
+
+
+def _file_sha(path: Path) -> str | None:
+    """A file's SHA-256, cached while its modification time and size stay the same."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return _sha_cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+class PipelineTask(luigi.Task):
+    """A task whose `run` times `execute`, and logs one JSON event line with what it did."""
+
+    task_namespace = NAMESPACE
+
+    def execute(self) -> None:  # pragma: no cover - every task defines it
+        raise NotImplementedError
+
+    def run(self) -> None:
+        self.rows: dict[str, Any] = {}
+        self.checks: Checks | None = None
+        started, clock = now(), time.perf_counter()
+        event: dict[str, Any] = {
+            "event": "task",
+            "task": self.get_task_family(),
+            "task_id": self.task_id,
+            "params": self.to_str_params(only_significant=True),
+            "run_id": settings().run_id,
+            "pid": os.getpid(),
+            "started_at": started,
+        }
+        try:
+            self.execute()
+        except Exception as exc:
+            event.update(status="failed", error=str(exc), error_type=type(exc).__name__)
+            raise
+        else:
+            event["status"] = "done"
+        finally:
+            event["duration_seconds"] = round(time.perf_counter() - clock, 3)
+            event["finished_at"] = now()
+            event["rows"] = self.rows
+            event["checks"] = self.checks.passed if self.checks else []
+            emit(event, Path(settings().work_dir) / "events.jsonl")
+
+
+# -- inputs that arrive from outside ------------------------------------------------------------
+
+
+class LandingFile(luigi.ExternalTask):
+    """A daily export in the landing folder: `<landing>/<kind>/<kind>-YYYY-MM-DD.csv`."""
+
+    task_namespace = NAMESPACE
+    kind = luigi.ChoiceParameter(choices=["analytics", "feedback"])
+    date = luigi.DateParameter()
+
+    def output(self) -> luigi.LocalTarget:
+        return luigi.LocalTarget(str(landing_file(self.kind, self.date)))
+
+
+# -- extract ------------------------------------------------------------------------------------
+
+
+def _http_settings():
+    from govuk_kpi.sources.http.client import HttpSettings
+
+    s = settings()
+    return HttpSettings(
+        base_url=s.base_url,
+        rate=s.rate,
+        concurrency=s.concurrency,
+        timeout=s.timeout,
+        retries=s.retries,
+        cache_dir=Path(s.cache_dir) if s.cache_dir else None,
+    )
+
+
+class _Extract(PipelineTask):
+    """Extract into a staging folder, check it, then rename it into place (all or nothing)."""
+
+    snapshot_date = luigi.DateParameter()
+    name = ""
+
+    def folder(self) -> Path:
+        return Path(settings().snapshots) / self.snapshot_date.isoformat() / f"pipeline-{self.name}"
+
+    def output(self) -> luigi.LocalTarget:
+        return luigi.LocalTarget(str(self.folder() / "snapshot.json"))
+
+    def execute(self) -> None:
+        final = self.folder()
+        staging = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.partial")
+        self.checks = Checks(f"{self.name} extract {self.snapshot_date} from {settings().base_url}")
+        try:
+            self.extract(staging)
+            if final.exists():  # an earlier, unchecked or interrupted attempt: keep it aside
+                final.rename(final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.old"))
+            staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def extract(self, staging: Path) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _fetched(report) -> int:
+    return report.counts.get("ok", 0) + report.counts.get("not_modified", 0)
+
+
+class ExtractOrganisations(_Extract):
+    """Every page of GOV.UK's Organisations API into `<snapshots>/<day>/pipeline-organisations`."""
+
+    name = "organisations"
+
+    def extract(self, staging: Path) -> None:
+        from govuk_kpi.sources.http.run import run_extract
+
+        report = run_extract("organisations", _http_settings(), snapshot=staging, progress=False)
+        self.rows = {"requests": report.requests, **report.counts}
+        self.checks.require(
+            "every organisations page fetched",
+            not report.failed,
+            "not fetched: " + examples(f"{f['url']}: {f.get('error')}" for f in report.failed),
+        )
+        count = 0
+        for page in sorted((staging / "organisations").glob("*.json")):
+            doc = json.loads(page.read_bytes())
+            count += len(doc.get("results", []) if isinstance(doc, dict) else doc)
+        self.rows["organisations"] = count
+        self.checks.require("organisations listed", count > 0, "no organisations in the answer")
+
+
+class ExtractContent(_Extract):
+    """Search lists the pages (all, or `search_organisations`'), then the Content API for each."""
+
+    name = "content"
+
+    def extract(self, staging: Path) -> None:
+        from govuk_kpi.sources.http.run import run_extract
+
+        slugs = [s.strip() for s in settings().search_organisations.split(",") if s.strip()]
+        http = _http_settings()
+        search = run_extract("search", http, snapshot=staging, organisations=slugs, progress=False)
+        self.checks.require(
+            "every search page fetched",
+            not search.failed,
+            f"not fetched: {examples(f['url'] for f in search.failed)}",
+        )
+        listed = len(set(search.paths))
+        self.checks.require("search lists pages", listed > 0, "search listed no pages")
+        content = run_extract(
+            "content", http, snapshot=staging, from_search=[staging / "search"], progress=False
+        )
+        fetched = _fetched(content)
+        self.rows = {"listed": listed, "requests": search.requests + content.requests}
+        self.rows.update(content.counts)
+        self.checks.require("content fetched", fetched > 0, "no content item fetched")
+        self.checks.at_most_share(
+            "pages not fetched",
+            len(content.failed),
+            listed,
+            settings().max_unfetched_share,
+            f"pages not fetched ({examples(f['url'] for f in content.failed)})",
+        )
+
+
+# -- load ---------------------------------------------------------------------------------------
+
+
+class LoadOrganisations(PipelineTask):
+    """The day's organisations snapshot, as one load batch."""
+
+    snapshot_date = luigi.DateParameter()
+
+    def requires(self) -> ExtractOrganisations:
+        return ExtractOrganisations(snapshot_date=self.snapshot_date)
+
+    def data(self) -> Path:
+        return self.requires().folder() / "organisations"
+
+    def output(self) -> BatchTarget:
+        return BatchTarget(_url(), "organisations", self.data())
+
+    def execute(self) -> None:
+        from govuk_kpi.warehouse.db import make_engine
+        from govuk_kpi.warehouse.load_files import load_organisations_path, require_schema
+
+        self.checks = Checks(f"organisations {self.data()}")
+        engine = make_engine(_url())
+        try:
+            require_schema(engine)
+            with write_lock(_url()):
+                result = load_organisations_path(engine, self.data())
+        finally:
+            engine.dispose()
+        self.rows = _batch_rows(result)
+        with connect(_url()) as connection:
+            count = connection.execute(select(func.count()).select_from(DimOrganisation)).scalar()
+        self.rows["organisations_in_warehouse"] = count
+        self.checks.require("organisations in the warehouse", bool(count), "none")
+
+
+class LoadContent(PipelineTask):
+    """The day's content snapshot, observed when it was extracted, as one load batch."""
+
+    snapshot_date = luigi.DateParameter()
+
+    def requires(self) -> dict[str, luigi.Task]:
+        return {
+            "extract": ExtractContent(snapshot_date=self.snapshot_date),
+            "organisations": LoadOrganisations(snapshot_date=self.snapshot_date),
+        }
+
+    def data(self) -> Path:
+        return self.requires()["extract"].folder() / "content"
+
+    def output(self) -> BatchTarget:
+        return BatchTarget(_url(), "content", self.data())
+
+    def observed_at(self) -> datetime:
+        manifest = json.loads((self.data().parent / "snapshot.json").read_text("utf-8"))
+        started = datetime.fromisoformat(manifest["kinds"]["content"]["started_at"])
+        return started.astimezone(UTC).replace(tzinfo=None)
+
+    def execute(self) -> None:
+        from govuk_kpi.warehouse.db import make_engine
+        from govuk_kpi.warehouse.load_files import load_content_path
+
+        self.checks = Checks(f"content {self.data()}")
+        engine = make_engine(_url())
+        try:
+            with write_lock(_url()):
+                result = load_content_path(engine, self.data(), observed_at=self.observed_at())
+        finally:
+            engine.dispose()
+        self.rows = _batch_rows(result)
+        self.checks.at_most_share(
+            "rejected items",
+            result.rows_rejected,
+            result.rows_read,
+            max(settings().max_reject_share, 0.01),
+            "items rejected (see `govuk-kpi rejects`)",
+        )
+        with connect(_url()) as connection:
+            live = connection.execute(
+                select(func.count()).select_from(DimEdition).where(DimEdition.is_live)
+            ).scalar()
+        self.rows["live_editions"] = live
+        self.checks.require("live editions in the warehouse", bool(live), "no live edition")
+
+
+def _batch_rows(result) -> dict[str, Any]:
+    return {
+        "batch_id": result.batch_id,
+        "skipped_as": result.skipped_as,
+        "read": result.rows_read,
+        "loaded": result.rows_loaded,
+        "rejected": result.rows_rejected,
+        "unmatched": result.rows_unmatched,
+    }
+
+
+class _LoadDaily(PipelineTask):
+    """One day's export from the landing folder, checked, then loaded as one batch."""
+
+    date = luigi.DateParameter()
+    snapshot_date = luigi.DateParameter()
+    source = ""
+
+    def path(self) -> Path:
+        return landing_file(self.source, self.date)
+
+    def output(self) -> BatchTarget:
+        return BatchTarget(_url(), self.source, self.path(), self.date, self.date)
+
+    def execute(self) -> None:
+        from govuk_kpi.sources.daily_csv import read_daily_csv
+        from govuk_kpi.warehouse.batch import BatchResult, record_failure
+        from govuk_kpi.warehouse.db import make_engine
+        from govuk_kpi.warehouse.load_daily import load_daily
+
+        path = self.path()
+        checks = self.checks = Checks(f"{self.source} {self.date} ({path})")
+        engine = make_engine(_url())
+        try:
+            try:
+                rows = read_daily_csv(path, self.source)
+            except InputError as exc:  # as `govuk-kpi load` does: a failed batch, the reason
+                with write_lock(_url()):
+                    record_failure(
+                        engine, BatchResult(self.source, str(path)), _file_sha(path) or "", exc
+                    )
+                raise
+            frame = rows.frame
+            self.rows = {"read": rows.rows_read, "rejected": len(rows.rejects)}
+            checks.require("rows present", not frame.empty, f"{rows.rows_read} rows, none usable")
+            days = sorted({d.date() for d in frame["date"]})
+            checks.require(
+                "dates match the file's day",
+                days == [self.date],
+                f"the file holds {examples(str(d) for d in days if d != self.date)}",
+            )
+            checks.at_most_share(
+                "rejected rows",
+                len(rows.rejects),
+                rows.rows_read,
+                settings().max_reject_share,
+                f"rows rejected ({examples(f'row {r.row}: {r.reason}' for r in rows.rejects)})",
+            )
+            totals = {m: int(frame[m].sum()) for m in rows.metrics}
+            checks.not_negative("totals not negative", totals)
+            self.check_input(checks, frame, totals)
+            with write_lock(_url()):
+                result = load_daily(engine, rows)
+        finally:
+            engine.dispose()
+        self.rows.update(_batch_rows(result))
+        self.rows["totals"] = totals
+        self.check_output(checks, totals)
+
+    def check_input(self, checks: Checks, frame, totals: dict[str, int]) -> None:
+        """Source-specific checks of the rows read, before anything is loaded."""
+
+    def check_output(self, checks: Checks, totals: dict[str, int]) -> None:
+        """The warehouse's facts and unmatched rows for the day add up to the file's totals."""
+        key = date_key(self.date)
+        metrics = list(totals)
+        with connect(_url()) as connection:
+            facts = connection.execute(
+                select(*(func.coalesce(func.sum(getattr(FactPageDaily, m)), 0) for m in metrics))
+                .where(FactPageDaily.date_key == key)
+            ).one()  # fmt: skip
+            unmatched = connection.execute(
+                select(
+                    *(func.coalesce(func.sum(getattr(FactUnmatchedDaily, m)), 0) for m in metrics)
+                ).where(
+                    FactUnmatchedDaily.date_key == key, FactUnmatchedDaily.source == self.source
+                )
+            ).one()
+        warehouse = {m: int(f) + int(u) for m, f, u in zip(metrics, facts, unmatched, strict=True)}
+        differ = [f"{m} {warehouse[m]} ≠ {totals[m]}" for m in metrics if warehouse[m] != totals[m]]
+        checks.require(
+            "warehouse totals equal the file's",
+            not differ,
+            f"warehouse vs file: {examples(differ)}",
+        )
+
+
+class LoadAnalytics(_LoadDaily):
+    """`<landing>/analytics/analytics-YYYY-MM-DD.csv` into the daily facts."""
+
+    source = "analytics"
+
+    def requires(self) -> dict[str, luigi.Task]:
+        return {
+            "file": LandingFile(kind="analytics", date=self.date),
+            "content": LoadContent(snapshot_date=self.snapshot_date),
+        }
+
+    def check_input(self, checks: Checks, frame, totals: dict[str, int]) -> None:
+        for check, small, large in (
+            ("unique views ≤ page views", "upviews", "pviews"),
+            ("bounces ≤ entrances", "bounces", "entrances"),
+        ):
+            bad = frame[frame[small] > frame[large]]
+            checks.require(
+                check,
+                bad.empty,
+                f"{len(bad)} rows where {small} > {large}: "
+                + examples(
+                    f"{r.path} ({small} {getattr(r, small)}, {large} {getattr(r, large)})"
+                    for r in bad.itertuples()
+                ),
+            )
+        answers = totals["useful_yes"] + totals["useful_no"]
+        checks.ratio_in_unit_interval(
+            "satisfaction within 0..1",
+            "the day's satisfaction",
+            totals["useful_yes"] / answers if answers else None,
+        )
+
+
+class LoadFeedback(_LoadDaily):
+    """`<landing>/feedback/feedback-YYYY-MM-DD.csv` into the daily facts (after the analytics)."""
+
+    source = "feedback"
+
+    def requires(self) -> dict[str, luigi.Task]:
+        # After the day's analytics: both write the same fact rows.
+        return {
+            "file": LandingFile(kind="feedback", date=self.date),
+            "analytics": LoadAnalytics(date=self.date, snapshot_date=self.snapshot_date),
+        }
+
+
+# -- rollups ------------------------------------------------------------------------------------
+
+
+class Rollups(PipelineTask):
+    """Monthly and rolling-window rollups, once every day of the run is loaded."""
+
+    first = luigi.DateParameter()
+    last = luigi.DateParameter()
+    snapshot_date = luigi.DateParameter()
+
+    def requires(self) -> list[luigi.Task]:
+        loads: list[luigi.Task] = []
+        for day in days_between(self.first, self.last):
+            loads.append(LoadAnalytics(date=day, snapshot_date=self.snapshot_date))
+            loads.append(LoadFeedback(date=day, snapshot_date=self.snapshot_date))
+        return loads
+
+    def output(self) -> RollupsTarget:
+        return RollupsTarget(_url())
+
+    def complete(self) -> bool:
+        # Fresh rollups are not enough: a changed landing file makes a load below incomplete.
+        return self.output().exists() and all(t.complete() for t in self.requires())
+
+    def execute(self) -> None:
+        from govuk_kpi.warehouse.db import make_engine
+        from govuk_kpi.warehouse.rollups import refresh_rollups, stale_rollups
+
+        checks = self.checks = Checks(f"rollups after {self.first}..{self.last}")
+        engine = make_engine(_url())
+        try:
+            with write_lock(_url()):
+                result = refresh_rollups(engine)
+        finally:
+            engine.dispose()
+        self.rows = {
+            "as_of": result.as_of,
+            "months": result.months,
+            "window_rows": result.window_rows,
+            "last_batch_id": result.last_batch_id,
+        }
+        wanted = days_between(self.first, self.last)
+        span = (date_key(self.first), date_key(self.last))
+        with connect(_url()) as connection:
+            present = set(
+                connection.execute(
+                    select(FactPageDaily.date_key)
+                    .where(FactPageDaily.date_key.between(*span))
+                    .group_by(FactPageDaily.date_key)
+                    .having(func.sum(FactPageDaily.pviews) > 0)
+                ).scalars()
+            )
+            missing = [d for d in wanted if date_key(d) not in present]
+            checks.require(
+                "no date missing in the range",
+                not missing,
+                f"no page views on {examples(str(d) for d in missing)}",
+            )
+            checks.require("rollups fresh", not stale_rollups(connection), "still stale")
+            windows = connection.execute(
+                select(
+                    AggPageWindow.window,
+                    *(func.sum(getattr(AggPageWindow, m)) for m in DAILY_METRICS),
+                ).group_by(AggPageWindow.window)
+            ).all()
+        for window, *sums in windows:
+            totals = dict(zip(DAILY_METRICS, sums, strict=True))
+            checks.not_negative(f"{window} totals not negative", totals)
+            answers = (totals["useful_yes"] or 0) + (totals["useful_no"] or 0)
+            checks.ratio_in_unit_interval(
+                f"{window} satisfaction within 0..1",
+                f"{window} satisfaction",
+                (totals["useful_yes"] or 0) / answers if answers else None,
+            )
+
+
+# -- reports and the site -----------------------------------------------------------------------
+
+
+def _report_set(path: str):
+    """The checked report set (cached while the file and the notebooks folder are unchanged)."""
+    notebooks = Path(settings().notebooks)
+    stamps = tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in (Path(path), notebooks))
+    return _load_report_set(path, str(notebooks), stamps)
+
+
+@cache
+def _load_report_set(path: str, notebooks: str, _stamps: tuple[int, ...]):
+    from govuk_kpi.reports.params import load_report_set
+
+    return load_report_set(Path(path), Path(notebooks))
+
+
+def _day_hashes(first: date, last: date, period_start: date, period_end: date) -> dict[str, Any]:
+    """Per day of a report's period, the hash of each daily input its figures rest on.
+
+    Days of the run: the landing files (known before anything loads, so a changed file shows
+    at once). Other days: the newest loaded batch covering the day, which this run leaves be.
+    """
+    hashes: dict[str, dict[str, str | None]] = {}
+    outside = [d for d in days_between(period_start, period_end) if not first <= d <= last]
+    if outside:
+        with connect(_url()) as connection:
+            batches = connection.execute(
+                select(LoadBatch.source, LoadBatch.sha256, LoadBatch.date_from, LoadBatch.date_to)
+                .where(
+                    LoadBatch.status == "loaded",
+                    LoadBatch.source.in_(("analytics", "feedback")),
+                    LoadBatch.date_from <= period_end,
+                    LoadBatch.date_to >= period_start,
+                )
+                .order_by(LoadBatch.batch_id)
+            ).all()
+        for source, sha, date_from, date_to in batches:  # newest last, so it wins
+            for day in outside:
+                if date_from <= day <= date_to:
+                    hashes.setdefault(day.isoformat(), {})[source] = sha
+    for day in days_between(max(first, period_start), min(last, period_end)):
+        hashes[day.isoformat()] = {
+            kind: _file_sha(landing_file(kind, day)) for kind in ("analytics", "feedback")
+        }
+    return dict(sorted(hashes.items()))
+
+
+class Reports(PipelineTask):
+    """Every report of a report set (`params/*.yaml`) as of one day, into `reports/<day>/`."""
+
+    date = luigi.DateParameter()
+    report_set = luigi.Parameter(description="a params/*.yaml report set; its as_of is replaced")
+    first = luigi.DateParameter()
+    last = luigi.DateParameter()
+    snapshot_date = luigi.DateParameter()
+
+    def requires(self) -> Rollups:
+        return Rollups(first=self.first, last=self.last, snapshot_date=self.snapshot_date)
+
+    def stamp_path(self) -> Path:
+        name = Path(self.report_set).stem
+        return Path(settings().reports_out) / self.date.isoformat() / f".pipeline-{name}.json"
+
+    def inputs(self) -> dict[str, Any]:
+        """What the reports are made from: the set, its notebooks, the code and the data."""
+        report_set = _report_set(self.report_set)
+        period = resolve_period(report_set.period, self.date)
+        notebooks = Path(settings().notebooks)
+        return {
+            "report_set": _file_sha(Path(self.report_set)),
+            "notebooks": {n: _file_sha(notebooks / f"{n}.ipynb") for n in report_set.notebooks},
+            "code": code_version(),
+            "days": _day_hashes(self.first, self.last, period.start, period.end),
+        }
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(self.inputs(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def output(self) -> StampTarget:
+        return StampTarget(self.stamp_path(), self.fingerprint)
+
+    def params_file(self) -> Path:
+        """The report set with `as_of` set to this day (the builder reads a file)."""
+        source = Path(self.report_set)
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+        raw["as_of"] = self.date.isoformat()
+        raw.setdefault("name", source.stem)
+        target = Path(settings().work_dir) / "params" / f"{source.stem}-{self.date}.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temporary.write_text(
+            f"# {source} as of {self.date}, written by the pipeline\n"
+            + yaml.safe_dump(raw, sort_keys=False),
+            encoding="utf-8",
+        )
+        os.replace(temporary, target)
+        return target
+
+    def execute(self) -> None:
+        from govuk_kpi.reports.build import MANIFEST_SUFFIX, build_reports, read_manifest
+
+        checks = self.checks = Checks(f"reports {Path(self.report_set).name} as of {self.date}")
+        fingerprint = self.fingerprint()
+        out_root = Path(settings().reports_out)
+        result = build_reports(
+            [self.params_file()],
+            url=_url(),
+            out_root=out_root,
+            notebook_dir=Path(settings().notebooks),
+            jobs=settings().report_jobs,
+        )
+        self.rows = {
+            status: sum(o.status == status for o in result.outcomes)
+            for status in ("built", "skipped", "failed")
+        }
+        checks.require(
+            "every report built",
+            not result.failed,
+            examples(f"{o.as_of}/{o.name}: {o.error}" for o in result.failed),
+        )
+        names = sorted(o.name for o in result.outcomes)
+        for name in names:
+            manifest = (
+                read_manifest(out_root / self.date.isoformat() / f"{name}{MANIFEST_SUFFIX}") or {}
+            )
+            checks.require(f"{name} manifest ok", manifest.get("status") == "ok", "not ok")
+            for figure_name, figure in (manifest.get("figures") or {}).items():
+                value = figure.get("value")
+                # The ratio itself (`site.satisfaction`), not its change on the period before.
+                if figure_name.endswith("satisfaction") and isinstance(value, int | float):
+                    checks.ratio_in_unit_interval(
+                        "report satisfaction within 0..1", f"{name} {figure_name}", value
+                    )
+        self.output().write(
+            {
+                "fingerprint": fingerprint,
+                "inputs": self.inputs(),
+                "report_set": self.report_set,
+                "as_of": self.date.isoformat(),
+                "reports": names,
+                "written_at": now(),
+            }
+        )
+
+
+class Publish(PipelineTask):
+    """The site index over every dated report set, copied to `publish_dir` when one is set."""
+
+    first = luigi.DateParameter()
+    last = luigi.DateParameter()
+    report_sets = luigi.ListParameter()
+    snapshot_date = luigi.DateParameter()
+
+    def requires(self) -> list[Reports]:
+        return [
+            Reports(
+                date=day,
+                report_set=report_set,
+                first=self.first,
+                last=self.last,
+                snapshot_date=self.snapshot_date,
+            )
+            for day in days_between(self.first, self.last)
+            for report_set in self.report_sets
+        ]
+
+    def fingerprint(self) -> str:
+        parts = [r.fingerprint() for r in self.requires()] + [settings().publish_dir]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def output(self) -> StampTarget:
+        name = f"published-{self.first}-{self.last}.json"
+        return StampTarget(Path(settings().reports_out) / ".pipeline" / name, self.fingerprint)
+
+    def execute(self) -> None:
+        from govuk_kpi.reports.site import write_index
+
+        out_root = Path(settings().reports_out)
+        checks = self.checks = Checks(f"site {out_root}")
+        fingerprint = self.fingerprint()
+        index = write_index(out_root)
+        html = index.read_text(encoding="utf-8")
+        expected = [
+            f"{r.date.isoformat()}/{name}.html"
+            for r in self.requires()
+            for name in (r.output().read() or {}).get("reports", [])
+        ]
+        missing = [link for link in expected if link not in html]
+        checks.require("index links every report", not missing, examples(missing))
+        self.rows = {"reports_linked": len(expected)}
+        publish_dir = settings().publish_dir
+        if publish_dir:
+            published = _publish(out_root, Path(publish_dir))
+            checks.require(
+                "site published", (published / "index.html").is_file(), f"{published} has no index"
+            )
+            self.rows["published_to"] = str(published)
+        self.output().write({"fingerprint": fingerprint, "written_at": now(), "links": expected})
+
+
+def _publish(out_root: Path, target: Path) -> Path:
+    """Copy the site to `target`, swapping the whole folder in at once."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:8]
+    fresh = target.with_name(f".{target.name}.{tag}.new")
+    shutil.copytree(out_root, fresh, ignore=shutil.ignore_patterns(".pipeline", ".pipeline-*"))
+    old = target.with_name(f".{target.name}.{tag}.old")
+    if target.exists():
+        target.rename(old)
+    fresh.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+class DailyRun(luigi.WrapperTask):
+    """Everything for the days `first`..`last`: loads, rollups, and reports when sets are given."""
+
+    task_namespace = NAMESPACE
+    first = luigi.DateParameter()
+    last = luigi.DateParameter()
+    report_sets = luigi.ListParameter(default=[])
+    snapshot_date = luigi.DateParameter()
+
+    def requires(self) -> luigi.Task:
+        if self.report_sets:
+            return Publish(
+                first=self.first,
+                last=self.last,
+                report_sets=self.report_sets,
+                snapshot_date=self.snapshot_date,
+            )
+        return Rollups(first=self.first, last=self.last, snapshot_date=self.snapshot_date)
+
+
+def walk(task: luigi.Task) -> Iterator[luigi.Task]:
+    """A task and everything below it, each once."""
+    seen: set[str] = set()
+    todo = [task]
+    while todo:
+        current = todo.pop()
+        if current.task_id in seen:
+            continue
+        seen.add(current.task_id)
+        yield current
+        todo.extend(luigi.task.flatten(current.requires()))
