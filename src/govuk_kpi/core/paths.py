@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 MAX_PATH_LENGTH = 1500
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _GOVUK_PREFIXES = ("https://www.gov.uk", "http://www.gov.uk", "https://gov.uk", "http://gov.uk")
 
 
@@ -17,7 +20,7 @@ def normalise_path(raw: str) -> str:
             NUL byte, a newline), or is longer than `MAX_PATH_LENGTH` characters.
     """
     path = raw.strip()
-    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+    if _CONTROL.search(path):
         raise ValueError("path contains control characters")
     if len(path) > MAX_PATH_LENGTH:
         raise ValueError(f"path is {len(path)} characters long; at most {MAX_PATH_LENGTH} allowed")

@@ -43,6 +43,24 @@ SORTABLE = (
 MAX_PAGE_SIZE = 1000
 
 
+def _organisation_keys(connection: Connection, organisation: str) -> list[int]:
+    """The keys of the organisation with this slug or content_id (none when unknown)."""
+    return list(
+        connection.execute(
+            select(DimOrganisation.organisation_key).where(
+                or_(
+                    DimOrganisation.slug == organisation, DimOrganisation.content_id == organisation
+                )
+            )
+        ).scalars()
+    )
+
+
+def _number(value: object) -> float | None:
+    """A figure as a float, or None where there is none (NULL, NaN: no answers, no data)."""
+    return None if value is None or pd.isna(value) else float(value)
+
+
 def usage_is_generated(connection: Connection) -> bool:
     """True when any loaded usage (analytics or feedback) is generated sample data."""
     return bool(
@@ -172,8 +190,12 @@ class Warehouse:
                 .outerjoin(sums, sums.c.page_id == DimEdition.page_id)
             )
             if organisation:
+                # Resolve the organisation first so the database can start from its pages
+                # (an index on the newest editions' organisation), not from every page.
                 query = query.where(
-                    or_(primary.c.slug == organisation, primary.c.content_id == organisation)
+                    DimEdition.primary_organisation_key.in_(
+                        _organisation_keys(connection, organisation)
+                    )
                 )
             if document_type:
                 query = query.where(DimDocumentType.name == document_type)
@@ -555,10 +577,8 @@ class Warehouse:
         frame = pd.DataFrame(
             {
                 "figure": names,
-                "current": [float(current[n]) if current[n] == current[n] else None for n in names],
-                "previous": [
-                    float(previous[n]) if previous[n] == previous[n] else None for n in names
-                ],
+                "current": [_number(current[n]) for n in names],
+                "previous": [_number(previous[n]) for n in names],
             }
         )
         frame["change"] = (frame["current"] - frame["previous"]) / frame["previous"].where(

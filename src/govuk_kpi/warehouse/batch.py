@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 
 from govuk_kpi.core.version import code_version
 from govuk_kpi.sources.records import Reject
+from govuk_kpi.warehouse.db import write_transaction
 from govuk_kpi.warehouse.models import LoadBatch, LoadReject
 
 
@@ -113,7 +114,7 @@ def run_batch(
     """
     started = utcnow()
     try:
-        with engine.begin() as connection:
+        with write_transaction(engine) as connection:
             if skip_if_loaded:
                 earlier = already_loaded(connection, result.source, sha256, date_from, date_to)
                 if earlier is not None:

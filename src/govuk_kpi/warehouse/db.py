@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -10,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from govuk_kpi.core.errors import ConfigError
 
@@ -43,6 +45,23 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _begin_sqlite(connection: Connection) -> None:
+    # Writers ask for IMMEDIATE (see `write_transaction`): two processes that both read
+    # before writing would otherwise deadlock, and one would fail with "database is locked".
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: on SQLite it takes the write lock at its start, so
+    concurrent loaders queue (up to the busy timeout) instead of failing part way."""
+    with engine.connect() as connection:
+        connection.execution_options(sqlite_begin="IMMEDIATE")
+        with connection.begin():
+            yield connection
+
+
 @cache
 def _cached_engine(url: str) -> Engine:
     return make_engine(url)
@@ -56,7 +75,7 @@ def make_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
         # SQLite's driver opens transactions lazily and autocommits DDL; begin explicitly so
         # a load's every statement, DDL included, is in one transaction.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _begin_sqlite)
 
         @event.listens_for(engine, "connect")
         def _no_implicit_transactions(dbapi_connection, _record) -> None:

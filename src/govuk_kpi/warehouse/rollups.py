@@ -15,6 +15,7 @@ from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.core.periods import WINDOWS, window_start
 from govuk_kpi.warehouse.batch import utcnow
 from govuk_kpi.warehouse.calendar import date_key, key_to_date
+from govuk_kpi.warehouse.db import write_transaction
 from govuk_kpi.warehouse.models import (
     AggPageMonthly,
     AggPageWindow,
@@ -143,7 +144,7 @@ def _set_state(
 
 def refresh_rollups(engine: Engine, *, full: bool = False) -> RollupResult:
     """Bring every rollup up to date with the daily facts, in one transaction."""
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:
         newest = newest_daily_batch(connection)
         state = connection.execute(
             select(RollupState.last_batch_id).where(RollupState.rollup == "monthly")
