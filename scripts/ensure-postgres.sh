@@ -21,22 +21,7 @@ if bindir=$(find_bindir); then
 fi
 
 echo "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; installing Debian's postgresql."
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "error: apt-get not found. Install the PostgreSQL server (initdb, pg_ctl) by hand." >&2
-    exit 1
-fi
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        sudo=(sudo)
-    else
-        echo "error: not root and no sudo; run as root: apt-get update && apt-get install -y postgresql" >&2
-        exit 1
-    fi
-fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update
-"${sudo[@]}" apt-get install -y postgresql
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" postgresql
 
 if bindir=$(find_bindir); then
     echo "PostgreSQL server binaries: $bindir ($("$bindir/pg_ctl" --version))"
