@@ -10,9 +10,9 @@ from urllib.parse import quote
 import httpx
 import jsonschema
 import pytest
+from api_server import ODATA_PAGE_SIZE
 from lxml import etree
 
-from conftest import ODATA_PAGE_SIZE
 from govuk_kpi.kpi import Warehouse
 
 CSDL = Path(__file__).with_name("odata-csdl")

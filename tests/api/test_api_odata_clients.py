@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import httpx
+from api_server import ODATA_PAGE_SIZE
 from odata import ODataService
-
-from conftest import ODATA_PAGE_SIZE
 
 POWER_QUERY = {
     "OData-MaxVersion": "4.0",

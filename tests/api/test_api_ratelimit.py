@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import httpx
+from api_server import serve
 
-from conftest import serve
 from govuk_kpi.api import create_app
 from govuk_kpi.api.middleware import TokenBucket
 

@@ -285,9 +285,9 @@ def test_etag_changes_when_a_load_finishes(db_url: str) -> None:
     """A new load batch gives new validators: clients holding the old ETag get a 200."""
     from datetime import datetime
 
+    from api_server import serve
     from sqlalchemy import insert
 
-    from conftest import serve
     from govuk_kpi.api import create_app
     from govuk_kpi.warehouse.db import get_engine, upgrade
     from govuk_kpi.warehouse.models import LoadBatch
@@ -317,7 +317,8 @@ def test_etag_changes_when_a_load_finishes(db_url: str) -> None:
 
 def test_unexpected_errors_are_plain_500s(tmp_path) -> None:
     """A warehouse without its schema breaks every query: a 500 problem, no stack trace."""
-    from conftest import serve
+    from api_server import serve
+
     from govuk_kpi.api import create_app
 
     url = f"sqlite:///{tmp_path}/no-schema.db"
