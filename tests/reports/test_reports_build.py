@@ -79,6 +79,9 @@ def test_every_report_builds_with_html_and_manifest(twice: dict) -> None:
         assert "GENERATED sample data" in html
         assert "data:image/png;base64," in html and 'alt="' in html
         assert "wh = Warehouse()" not in html  # input hidden
+        # Readers see what cells show on purpose: no echoed return values, no test checks.
+        assert ' jp-OutputArea-executeResult"' not in html, name
+        assert "NBVAL" not in html
         executed = nbformat.read(out / f"{name}.ipynb", as_version=4)
         assert executed.cells[0].metadata.get("tags") == ["parameters"]
         assert executed.cells[1].metadata.get("tags") == ["injected-parameters"]
@@ -92,6 +95,8 @@ def test_back_test_two_builds_agree_apart_from_times(twice: dict) -> None:
     first, second = manifests(twice["base"] / "first"), manifests(twice["base"] / "second")
     assert {n: steady(m) for n, m in first.items()} == {n: steady(m) for n, m in second.items()}
     overview = first["kpi-overview"]["figures"]
+    shown = (twice["base"] / "first" / "2026-10-31" / "kpi-overview.html").read_text()
+    assert "34183106 218" not in shown  # the drift check's printout is for nbval, not readers
     assert overview["site.pviews"]["value"] == pytest.approx(34183106)
     assert overview["site.pages"]["value"] == 218
     assert first["content-audit"]["figures"]["audit.underperforming"]["value"] == 10

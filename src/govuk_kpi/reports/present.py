@@ -70,10 +70,12 @@ def day(value: Any) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
-def say(text: str) -> str:
-    """Show a plain sentence that reads a figure aloud (escaped), and return it."""
+def say(text: str) -> None:
+    """Show a plain sentence that reads a figure aloud (escaped).
+
+    Returns nothing, so a notebook cell ending in `say(...)` shows the sentence once.
+    """
     _show_html(f'<p class="govuk-kpi-sentence">{escape(text)}</p>', text)
-    return text
 
 
 # -- the top of every report -------------------------------------------------------------------
@@ -86,10 +88,11 @@ def title(text: str, subtitle: str | None = None) -> None:
     _show_html(html, text if not subtitle else f"{text}\n{subtitle}")
 
 
-def notice(warehouse: Any) -> bool:
+def notice(warehouse: Any) -> None:
     """State prominently when the warehouse's usage figures are generated sample data.
 
-    Returns whether they are (`Warehouse.usage_is_generated()`), and records it.
+    Records whether they are (`Warehouse.usage_is_generated()`) in the report's metadata;
+    returns nothing, so the cell shows the notice alone.
     """
     generated = bool(warehouse.usage_is_generated())
     report_meta(generated=generated)
@@ -101,7 +104,6 @@ def notice(warehouse: Any) -> bool:
             "</div>",
             f"Sample data. {GENERATED_USAGE_NOTICE}",
         )
-    return generated
 
 
 # -- charts ------------------------------------------------------------------------------------

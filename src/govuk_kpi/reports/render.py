@@ -34,8 +34,31 @@ REMOTE = re.compile(
 )
 
 
+CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+
+
+def for_readers(notebook: Any) -> Any:
+    """A copy of the executed notebook with only what a reader should see.
+
+    Kept: what cells show on purpose (HTML, charts, errors). Dropped: a cell's bare return
+    value (`Out[n]`, e.g. a helper's result echoed as a repr) and the output of the figure
+    checks that tests compare (`# NBVAL_CHECK_OUTPUT`), which are for machines.
+    """
+    import copy
+
+    shown = copy.deepcopy(notebook)
+    for cell in shown.cells:
+        if cell.cell_type != "code":
+            continue
+        if CHECK_MARK in cell.source:
+            cell.outputs = []
+            continue
+        cell.outputs = [o for o in cell.outputs if o.get("output_type") != "execute_result"]
+    return shown
+
+
 def render_html(notebook: Any, title: str) -> str:
-    """The report's HTML (title escaped by the template)."""
+    """The report's HTML (title escaped by the template), as `for_readers` leaves it."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -47,7 +70,9 @@ def render_html(notebook: Any, title: str) -> str:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # figure records have no HTML form, by design
-        body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+        body, _ = exporter.from_notebook_node(
+            for_readers(notebook), resources={"metadata": {"name": title}}
+        )
     return body
 
 
