@@ -4,7 +4,6 @@ search over all the editions of the sample warehouse, whose pages have histories
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from datetime import date, timedelta
 
@@ -109,13 +108,23 @@ def test_matcher_finds_the_newest_live_edition(
     engine.dispose()
 
 
-def test_sqlite_reader_falls_back_when_a_value_holds_the_separator(
-    sample_url: str, tmp_path
-) -> None:
-    if not sample_url.startswith("sqlite"):
-        pytest.skip("SQLite only")
+def test_sqlite_reader_falls_back_when_a_value_holds_the_separator(tmp_path) -> None:
+    """A SQLite-only reader, so a SQLite warehouse of its own (no backend to skip)."""
+    from datetime import datetime
+
+    from govuk_kpi.core.data import govuk_data_dir
+    from govuk_kpi.warehouse.db import get_engine, upgrade
+    from govuk_kpi.warehouse.load_files import load_content_path
+
     copy = tmp_path / "warehouse.db"
-    shutil.copy(sample_url.removeprefix("sqlite:///"), copy)
+    upgrade(f"sqlite:///{copy}")
+    for folder in ("guide", "answer", "help_page"):
+        load_content_path(
+            get_engine(f"sqlite:///{copy}"),
+            govuk_data_dir() / "content-items" / folder,
+            observed_at=datetime(2026, 1, 1),
+        )
+    get_engine(f"sqlite:///{copy}").dispose()
     with sqlite3.connect(copy) as raw:
         raw.execute(
             "UPDATE dim_edition SET base_path = base_path || char(10) || 'x'"
