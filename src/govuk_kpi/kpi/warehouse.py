@@ -56,6 +56,12 @@ def _organisation_keys(connection: Connection, organisation: str) -> list[int]:
     )
 
 
+def _of_organisation(connection: Connection, organisation: str):
+    """The condition "the newest edition's primary organisation is `organisation`" (slug or
+    content_id), resolved to keys first so the database starts from that organisation's pages."""
+    return DimEdition.primary_organisation_key.in_(_organisation_keys(connection, organisation))
+
+
 def _number(value: object) -> float | None:
     """A figure as a float, or None where there is none (NULL, NaN: no answers, no data)."""
     return None if value is None or pd.isna(value) else float(value)
@@ -192,11 +198,7 @@ class Warehouse:
             if organisation:
                 # Resolve the organisation first so the database can start from its pages
                 # (an index on the newest editions' organisation), not from every page.
-                query = query.where(
-                    DimEdition.primary_organisation_key.in_(
-                        _organisation_keys(connection, organisation)
-                    )
-                )
+                query = query.where(_of_organisation(connection, organisation))
             if document_type:
                 query = query.where(DimDocumentType.name == document_type)
             if search:
@@ -394,12 +396,7 @@ class Warehouse:
                 .order_by(metric["pviews"].desc())
             )
             if organisation:
-                query = query.where(
-                    or_(
-                        DimOrganisation.slug == organisation,
-                        DimOrganisation.content_id == organisation,
-                    )
-                )
+                query = query.where(_of_organisation(connection, organisation))
             return _frame(connection, query, period)
 
     # -- site-wide -------------------------------------------------------------------------
@@ -501,20 +498,10 @@ class Warehouse:
                 *[total(getattr(FactPageDaily, m)).label(m) for m in DAILY_METRICS],
             ).where(FactPageDaily.date_key.between(*span))
             if organisation:
-                primary = DimOrganisation.__table__.alias("primary_org")
-                facts = (
-                    facts.join(
-                        DimEdition,
-                        and_(DimEdition.page_id == FactPageDaily.page_id, DimEdition.is_latest),
-                    )
-                    .join(
-                        primary,
-                        primary.c.organisation_key == DimEdition.primary_organisation_key,
-                    )
-                    .where(
-                        or_(primary.c.slug == organisation, primary.c.content_id == organisation)
-                    )
-                )
+                facts = facts.join(
+                    DimEdition,
+                    and_(DimEdition.page_id == FactPageDaily.page_id, DimEdition.is_latest),
+                ).where(_of_organisation(connection, organisation))
             facts = facts.group_by(FactPageDaily.date_key).subquery("facts")
             metric = {m: func.coalesce(facts.c[m], 0) for m in DAILY_METRICS}
             query = (
@@ -621,10 +608,7 @@ class Warehouse:
                 .order_by(metric["pviews"].desc(), DimDocumentType.name)
             )
             if organisation:
-                primary = DimOrganisation.__table__.alias("primary_org")
-                query = query.join(
-                    primary, primary.c.organisation_key == DimEdition.primary_organisation_key
-                ).where(or_(primary.c.slug == organisation, primary.c.content_id == organisation))
+                query = query.where(_of_organisation(connection, organisation))
             return _frame(connection, query, resolved)
 
     def page_trends(
@@ -677,9 +661,7 @@ class Warehouse:
                 .order_by(DimEdition.base_path)
             )
             if organisation:
-                query = query.where(
-                    or_(primary.c.slug == organisation, primary.c.content_id == organisation)
-                )
+                query = query.where(_of_organisation(connection, organisation))
             frame = _frame(connection, query, resolved)
         for column in (*DAILY_METRICS, "pviews_previous", "pviews_year"):
             frame[column] = frame[column].astype("int64")
