@@ -138,15 +138,57 @@ def rollup(ctx: click.Context, full: bool) -> None:
     show_default=True,
     help="Where the generated usage files go.",
 )
+@click.option(
+    "--pages",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Instead, generate this many synthetic pages (up to GOV.UK's size, 550000) straight "
+    "into an empty warehouse, with daily facts for every page and day; no files.",
+)
 @click.pass_context
 @_one_line_errors
 def sample(
-    ctx: click.Context, as_of: datetime | None, seed: int | None, days: int | None, out: Path
+    ctx: click.Context,
+    as_of: datetime | None,
+    seed: int | None,
+    days: int | None,
+    out: Path,
+    pages: int | None,
 ) -> None:
-    """Build the sample warehouse: real GOV.UK content, generated usage figures."""
+    """Build the sample warehouse: real GOV.UK content, generated usage figures.
+
+    With --pages: a warehouse of that many generated pages over the real organisations.
+    """
     from govuk_kpi.sample.build import GENERATED_NOTICE, build_sample
     from govuk_kpi.sample.generate import DEFAULT_AS_OF, DEFAULT_SEED
 
+    if pages is not None:
+        from govuk_kpi.sample.generate import date_range
+        from govuk_kpi.sample.scale import build_scale
+
+        last = as_of.date() if as_of else DEFAULT_AS_OF
+        if days is not None and days < 1:
+            raise click.BadParameter("must be at least 1", param_hint="--days")
+        total = (last - date_range(last, days)[0]).days + 1
+        with tqdm(total=total, desc="sample", unit="day", disable=None) as bar:
+
+            def progress(step: str, done: int, _total: int) -> None:
+                bar.set_postfix_str(step)
+                bar.update(done - bar.n)
+
+            scaled = build_scale(
+                ctx.obj["url"],
+                pages,
+                total,
+                DEFAULT_SEED if seed is None else seed,
+                last,
+                progress=progress,
+            )
+        click.echo(scaled.summary())
+        if scaled.rollup:
+            click.echo(scaled.rollup.summary())
+        click.echo(GENERATED_NOTICE)
+        return
     with tqdm(desc="sample", unit="step", disable=None) as bar:
 
         def step(name: str) -> None:

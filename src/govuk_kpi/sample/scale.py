@@ -1,0 +1,1350 @@
+"""A GOV.UK-size generated warehouse, written straight into the tables in bounded memory.
+
+`govuk-kpi sample --pages N --days D` builds, into an empty warehouse:
+
+- the real organisations (the organisations loader, `data/govuk/organisations`), with pages
+  spread over them as GOV.UK's own search facet counted documents per organisation
+  (`data/govuk/search-api`): a few with tens of thousands of pages, most with a handful;
+- synthetic page items of the document types the project knows (`core/document_types.py`),
+  in rough shares of GOV.UK's content store (`DOCUMENT_TYPE_WEIGHTS`, an assumption), with
+  type 2 editions: title changes, moves and withdrawals on seeded days;
+- daily facts for every page on every day, drawn day by day from the sample generator's
+  calibrated traffic model (`sample/generate.py`), written by COPY on PostgreSQL and by
+  executemany on SQLite;
+- the rollups, then ANALYZE.
+
+Every random draw comes from a stream named by (seed, purpose[, day]): two builds with the
+same arguments are identical, and one day can be drawn without the days before it, which is
+how `write_next_day_csv` writes the analytics CSV of the day after the range.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import re
+import struct
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import yaml
+from sqlalchemy import BigInteger, Connection, Engine, func, insert, select, update
+
+from govuk_kpi.core.data import govuk_data_dir
+from govuk_kpi.core.document_types import _known as known_document_type_labels
+from govuk_kpi.core.document_types import document_type_label
+from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.core.metrics import DAILY_METRICS
+from govuk_kpi.core.version import code_version
+from govuk_kpi.sample.generate import (
+    _MOVE_SUFFIXES,
+    _TITLE_TEMPLATES,
+    BOUNCE_SHARE,
+    BROWSE_TYPES,
+    DEFAULT_AS_OF,
+    DEFAULT_SEED,
+    DIRECT_TYPES,
+    ENTRANCE_SHARE,
+    EXIT_SHARE,
+    MOVES,
+    NEWS_DECAY_DAYS,
+    NEWS_TYPES,
+    NO_TRAFFIC_TYPES,
+    TITLE_CHANGES,
+    TREND_SD_PER_YEAR,
+    TRENDING_DECAY_DAYS,
+    TRENDING_SPIKES,
+    VARIANT_SHARE,
+    WEEKEND_FACTOR,
+    WITHDRAWALS,
+    WITHDRAWN_FACTOR,
+    Calibration,
+    _csv,
+    _monthly_by_rank,
+    _variant,
+    load_calibration,
+)
+from govuk_kpi.sources.daily_csv import FORMATS
+from govuk_kpi.sources.provenance import GENERATED_MARKER
+from govuk_kpi.warehouse.batch import utcnow
+from govuk_kpi.warehouse.bulk import bulk_insert
+from govuk_kpi.warehouse.calendar import date_key, date_range, ensure_dates
+from govuk_kpi.warehouse.db import get_engine, upgrade, write_transaction
+from govuk_kpi.warehouse.load_files import load_organisations_path
+from govuk_kpi.warehouse.models import DimOrganisation, DimPage, FactPageDaily, LoadBatch
+from govuk_kpi.warehouse.rollups import RollupResult, refresh_rollups
+
+# --------------------------------------------------------------------------- assumptions
+
+# Rough shares of GOV.UK's content store by document type (pages per 1,000), from the orders
+# of magnitude GOV.UK's search showed; not a measurement. Known types not named here share
+# `OTHER_TYPE_WEIGHT`; `SINGLE_TYPES` are one-page types (indexes, the homepage) and get none.
+DOCUMENT_TYPE_WEIGHTS: dict[str, float] = {
+    "html_publication": 150.0, "hmrc_manual_section": 120.0, "employment_tribunal_decision": 80.0,
+    "news_story": 60.0, "press_release": 55.0, "guidance": 45.0, "transparency": 40.0,
+    "official_statistics": 25.0, "research_for_development_output": 20.0, "corporate_report": 18.0,
+    "form": 15.0, "world_news_story": 15.0, "speech": 12.0, "foi_release": 12.0,
+    "residential_property_tribunal_decision": 12.0, "national_statistics": 10.0,
+    "policy_paper": 10.0, "aaib_report": 10.0, "manual_section": 10.0, "detailed_guide": 8.0,
+    "statistical_data_set": 8.0, "correspondence": 8.0, "document_collection": 8.0,
+    "research": 7.0, "independent_report": 6.0, "notice": 6.0, "utaac_decision": 6.0,
+    "case_study": 5.0, "consultation_outcome": 5.0, "closed_consultation": 5.0,
+    "impact_assessment": 5.0, "written_statement": 5.0, "official_statistics_announcement": 4.0,
+    "person": 3.0, "oral_statement": 2.0, "government_response": 2.0, "guide": 2.0, "answer": 2.0,
+    "contact": 2.0, "statutory_guidance": 2.0, "medical_safety_alert": 2.0, "cma_case": 2.0,
+    "tax_tribunal_decision": 2.0, "employment_appeal_tribunal_decision": 2.0, "transaction": 1.5,
+    "authored_article": 1.5, "maib_report": 1.5, "protected_food_drink_name": 1.5,
+    "organisation": 1.5, "about": 1.5, "national_statistics_announcement": 1.0, "raib_report": 1.0,
+    "drug_safety_update": 1.0, "esi_fund": 1.0, "export_health_certificate": 1.0,
+    "product_safety_alert_report_recall": 1.0, "international_treaty": 1.0, "decision": 1.0,
+    "promotional": 1.0, "taxon": 1.0, "open_consultation": 0.5, "simple_smart_answer": 0.5,
+    "local_transaction": 0.5, "licence": 0.5, "manual": 0.5, "regulation": 0.5,
+    "fatality_notice": 0.5, "asylum_support_decision": 0.5, "countryside_stewardship_grant": 0.5,
+    "statutory_instrument": 0.5, "service_standard_report": 0.5, "smart_answer": 0.3,
+    "travel_advice": 0.3, "ministerial_role": 0.3, "world_location_news": 0.3,
+    "email_alert_signup": 0.3, "map": 0.3, "business_finance_support_scheme": 0.3,
+    "international_development_fund": 0.3, "place": 0.2, "completed_transaction": 0.2,
+    "topical_event": 0.2, "service_manual_guide": 0.2, "hmrc_manual": 0.2,
+}  # fmt: skip
+OTHER_TYPE_WEIGHT = 0.05
+SINGLE_TYPES = frozenset(
+    {
+        "homepage", "search", "finder", "license_finder", "travel_advice_index",
+        "service_manual_homepage", "ministers_index", "government", "national", "official",
+        "knowledge_alpha", "coronavirus_landing_page", "special_route", "calendar",
+    }
+)  # fmt: skip
+
+# Document type families: GOV.UK's schema, publishing app and path prefix for each.
+_PUBLICATIONS = frozenset(
+    {
+        "guidance", "form", "corporate_report", "foi_release", "policy_paper", "transparency",
+        "research", "independent_report", "notice", "impact_assessment", "correspondence",
+        "regulation", "statutory_guidance", "promotional", "decision", "map",
+        "international_treaty", "standard",
+    }
+)  # fmt: skip
+_STATISTICS = frozenset({"official_statistics", "national_statistics", "statistics"})
+_NEWS = frozenset({"news_story", "press_release", "government_response", "world_news_story"})
+_SPEECHES = frozenset({"speech", "oral_statement", "written_statement", "authored_article"})
+_CONSULTATIONS = frozenset({"open_consultation", "closed_consultation", "consultation_outcome"})
+_MAINSTREAM = frozenset(
+    {
+        "answer", "guide", "transaction", "simple_smart_answer", "smart_answer",
+        "local_transaction", "licence", "place", "completed_transaction", "help_page",
+    }
+)  # fmt: skip
+_SPECIALIST = frozenset(
+    {
+        "aaib_report", "animal_disease_case", "asylum_support_decision",
+        "business_finance_support_scheme", "cma_case", "countryside_stewardship_grant",
+        "drcf_digital_markets_research", "drug_safety_update",
+        "employment_appeal_tribunal_decision", "employment_tribunal_decision", "esi_fund",
+        "export_health_certificate", "flood_and_coastal_erosion_risk_management_research_report",
+        "international_development_fund", "maib_report", "medical_safety_alert", "oim_project",
+        "product_safety_alert_report_recall", "protected_food_drink_name", "raib_report",
+        "research_for_development_output", "residential_property_tribunal_decision",
+        "service_standard_report", "statutory_instrument", "tax_tribunal_decision",
+        "uk_market_conformity_assessment_body", "utaac_decision",
+    }
+)  # fmt: skip
+# Median words of the body by family (lognormal spread `WORDS_SD`): publications keep their
+# text in attachments, HTML publications and guides are long, transactions are a start page.
+_WORDS = {
+    "publication": 350.0,
+    "statistics": 300.0,
+    "news": 450.0,
+    "speech": 1200.0,
+    "consultation": 600.0,
+    "mainstream": 450.0,
+    "specialist": 900.0,
+    "html_publication": 3000.0,
+    "detailed_guide": 1500.0,
+    "manual": 700.0,
+    "other": 400.0,
+}
+WORDS_SD = 0.8
+_PDFS = {"publication": 1.2, "statistics": 1.5, "consultation": 1.5, "specialist": 0.5}
+_DOCS = {"statistics": 1.0, "publication": 0.2, "consultation": 0.3}
+
+# Edition changes per page a year (at least the real sample's counts at any size), and the
+# pages withdrawn before the range. A share of moved pages is retitled later as well.
+TITLE_CHANGES_PER_YEAR = 0.03
+MOVES_PER_YEAR = 0.01
+WITHDRAWALS_PER_YEAR = 0.015
+RETITLED_AFTER_MOVE = 0.2
+WITHDRAWN_AT_START = 0.04
+EXTRA_ORGANISATION_SHARE = 0.15  # pages that name a second organisation
+GOVUK_LAUNCH = date(2012, 10, 17)  # the oldest first publication of a generated page
+CHANGE_HOUR = 9  # an edition change becomes visible at 09:00 on its day, as in the sample
+
+_MOVABLE_FAMILIES = frozenset({"mainstream", "publication", "detailed_guide", "manual"})
+_WITHDRAWABLE_FAMILIES = frozenset(
+    {"publication", "statistics", "news", "speech", "consultation", "detailed_guide",
+     "html_publication", "specialist"}
+)  # fmt: skip
+MOVE, TITLE, WITHDRAWAL = 0, 1, 2  # also the order of one page's changes: a withdrawal is last
+
+ORGANISATIONS_FILE = "organisations/organisations.json"
+SEARCH_FACET_FILE = "search-api/import_organisations.yml"
+
+# Independent random streams: (seed, stream[, day]).
+_PAGES, _ORGANISATIONS, _TRAFFIC, _CHANGES, _DAY, _VARIANTS = range(6)
+
+# Titles are made of a lead, a subject and a qualifier; every page gets its own combination.
+_LEADS = (
+    "Apply for", "Check", "Register for", "Report", "Pay", "Renew", "Guidance on", "Changes to",
+    "Statistics on", "Consultation on", "Funding for", "Rules for", "Claim", "Get help with",
+    "Understanding", "Review of", "Evaluation of", "Update on", "Support for", "Guide to",
+    "Planning for", "Managing", "Reforms to", "Standards for", "Data on", "Research into",
+    "Protecting", "Improving", "Tackling", "Investing in", "Reporting on", "Inspection of",
+    "Eligibility for", "Costs of", "Delivering", "Measuring",
+)  # fmt: skip
+_SUBJECTS = (
+    "vehicle tax", "child benefit", "flood risk", "fishing licences", "school admissions",
+    "pension credit", "VAT returns", "driving licences", "passport applications",
+    "apprenticeships", "student finance", "tax credits", "universal credit", "council tax",
+    "import controls", "export licences", "animal health", "plant health", "food hygiene",
+    "air quality", "water quality", "coastal erosion", "rail services", "bus services",
+    "road safety", "cycling infrastructure", "housing benefit", "social housing",
+    "building safety", "fire safety", "planning permission", "listed buildings",
+    "energy efficiency", "heat pumps", "electric vehicles", "company accounts",
+    "self assessment", "corporation tax", "business rates", "customs declarations",
+    "trade tariffs", "immigration rules", "visa applications", "asylum support",
+    "armed forces pensions", "veterans' services", "NHS workforce", "mental health services",
+    "adult social care", "early years education", "special educational needs",
+    "teacher training", "further education", "higher education funding", "research grants",
+    "space missions", "data protection", "cyber security", "online safety",
+    "broadband coverage", "postal services", "consumer rights", "product safety",
+    "medicines regulation", "medical devices", "clinical trials", "public health",
+    "vaccination programmes", "prison services", "probation services", "court fees",
+    "legal aid", "jury service", "family courts", "land registration", "marine licensing",
+    "countryside access", "farming payments", "woodland grants", "waste management",
+    "recycling targets", "chemical safety", "nuclear decommissioning", "offshore wind",
+    "oil and gas licensing", "mining permits", "aviation security", "drone flying",
+    "maritime safety", "port health", "freight transport", "overseas aid", "embassy services",
+    "foreign travel", "international trade", "financial sanctions", "defence procurement",
+    "reserve forces", "civil service jobs", "public appointments",
+    "local government finance", "electoral registration", "charity regulation",
+    "community grants", "sport funding", "museum funding", "broadcasting licences",
+    "the National Lottery", "employment rights", "the minimum wage", "statutory sick pay",
+    "parental leave", "workplace pensions", "health and safety", "disability benefits",
+    "Carer's Allowance", "bereavement support", "the State Pension", "National Insurance",
+    "Inheritance Tax", "Capital Gains Tax", "Stamp Duty Land Tax", "fuel duty",
+    "alcohol duty", "gambling duty", "excise goods", "tax avoidance",
+)  # fmt: skip
+_PLACES = (
+    "in England", "in Wales", "in Scotland", "in Northern Ireland", "in the UK",
+    "for employers", "for businesses", "for individuals", "for schools",
+    "for local authorities", "for charities", "for landlords", "for farmers",
+    "for exporters", "for healthcare professionals", "for contractors",
+)  # fmt: skip
+_YEARS = range(GOVUK_LAUNCH.year, DEFAULT_AS_OF.year + 1)
+_QUALIFIERS: tuple[str, ...] = (
+    "",
+    *_PLACES,
+    *(f": {y}" for y in _YEARS),
+    *(f": {y} to {y + 1}" for y in _YEARS),
+    *(f" from April {y}" for y in _YEARS),
+    *(f": annual report {y}" for y in _YEARS),
+    *(f": quarter {q} {y}" for y in _YEARS for q in range(1, 5)),
+)
+_COMBINATIONS = len(_LEADS) * len(_SUBJECTS) * len(_QUALIFIERS)
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+Progress = Callable[[str, int, int], None]  # (step, days of facts written, days in all)
+
+
+# --------------------------------------------------------------------------- document types
+
+
+@dataclass(frozen=True)
+class DocumentTypes:
+    """The document types pages are drawn from, as parallel arrays and tuples.
+
+    Attributes:
+        names: Machine names (`news_story`), each one `core.document_types` knows.
+        weights: Share of pages (sums to 1).
+        families: The family (`publication`, `news`, `mainstream`, ...) of each.
+        schemas: GOV.UK's schema_name of each.
+        apps: The publishing app of each.
+        prefixes: The base path prefix of each (`/government/news`; `` for top-level paths).
+    """
+
+    names: tuple[str, ...]
+    weights: np.ndarray
+    families: tuple[str, ...]
+    schemas: tuple[str, ...]
+    apps: tuple[str, ...]
+    prefixes: tuple[str, ...]
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+
+def _family(name: str) -> tuple[str, str, str, str]:
+    """(family, schema_name, publishing_app, path prefix) of a document type."""
+    hyphens = name.replace("_", "-")
+    if name in _PUBLICATIONS:
+        return "publication", "publication", "whitehall", "/government/publications"
+    if name in _STATISTICS:
+        return "statistics", "publication", "whitehall", "/government/statistics"
+    if name in _NEWS:
+        return "news", "news_article", "whitehall", "/government/news"
+    if name in _SPEECHES:
+        return "speech", "speech", "whitehall", "/government/speeches"
+    if name in _CONSULTATIONS:
+        return "consultation", "consultation", "whitehall", "/government/consultations"
+    if name in _MAINSTREAM:
+        return "mainstream", name, "publisher", ""
+    if name in _SPECIALIST:
+        return "specialist", "specialist_document", "specialist-publisher", f"/{hyphens}s"
+    if name == "html_publication":
+        return "html_publication", name, "whitehall", "/government/publications"
+    if name == "detailed_guide":
+        return "detailed_guide", name, "whitehall", "/guidance"
+    if name in ("manual", "manual_section"):
+        return "manual", name, "manuals-publisher", "/guidance"
+    if name in ("hmrc_manual", "hmrc_manual_section"):
+        return "manual", name, "hmrc-manuals-api", "/hmrc-internal-manuals"
+    if name == "homepage":
+        return "other", name, "publishing-api", ""
+    if name.endswith("_announcement"):
+        return "statistics", "statistics_announcement", "whitehall", "/government/statistics"
+    return "other", name, "whitehall", f"/government/{hyphens}"
+
+
+def document_types() -> DocumentTypes:
+    """The known document types with their shares and families (see `DOCUMENT_TYPE_WEIGHTS`)."""
+    # The labels are the project's list of document types; a machine name is its label
+    # lowercased with underscores, which `document_type_label` turns back into the label.
+    names = sorted(
+        label.lower().replace(" ", "_") for label in known_document_type_labels().values()
+    )
+    unknown = set(DOCUMENT_TYPE_WEIGHTS) - set(names)
+    if unknown:
+        raise ValueError(f"unknown document types in DOCUMENT_TYPE_WEIGHTS: {sorted(unknown)}")
+    names = [n for n in names if n not in SINGLE_TYPES] + ["homepage"]
+    weights = np.array([DOCUMENT_TYPE_WEIGHTS.get(n, OTHER_TYPE_WEIGHT) for n in names])
+    weights[-1] = 0.0  # the homepage is page 1 and only page 1
+    families, schemas, apps, prefixes = zip(*(_family(n) for n in names), strict=True)
+    return DocumentTypes(
+        names=tuple(names),
+        weights=weights / weights.sum(),
+        families=families,
+        schemas=schemas,
+        apps=apps,
+        prefixes=prefixes,
+    )
+
+
+# --------------------------------------------------------------------------- the page plan
+
+
+def _rng(seed: int, *stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, *stream])
+
+
+@dataclass
+class PagePlan:
+    """Everything about the generated pages that is not in the database yet, as arrays.
+
+    Page `i` (0-based) is page_id `i + 1` and its first edition is edition_key `i + 1`; the
+    changes' editions follow, numbered in (day, page) order. Page 0 is the homepage.
+
+    Attributes:
+        pages: Number of pages.
+        days: Days in the range.
+        seed: The seed.
+        start: First day of the range.
+        as_of: Last day of the range.
+        types: The document types `doc` indexes.
+        doc: Document type of each page.
+        combo: Title combination of each page (see `title`).
+        withdrawn: Whether each page was withdrawn before the range.
+        first_published: First publication, datetime64[s].
+        public_updated: Last public update before the range, datetime64[s].
+        words, chars, sentences, pdfs, docs: The body's figures (the same in every edition).
+        readability: Flesch reading ease of the body.
+        change_page, change_day, change_kind: The edition changes, in (day, page) order.
+        change_choice: Per change, which move suffix or title template it uses.
+    """
+
+    pages: int
+    days: int
+    seed: int
+    start: date
+    as_of: date
+    types: DocumentTypes
+    doc: np.ndarray
+    combo: np.ndarray
+    withdrawn: np.ndarray
+    first_published: np.ndarray
+    public_updated: np.ndarray
+    words: np.ndarray
+    chars: np.ndarray
+    sentences: np.ndarray
+    readability: np.ndarray
+    pdfs: np.ndarray
+    docs: np.ndarray
+    change_page: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    change_day: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    change_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    change_choice: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def change_keys(self) -> np.ndarray:
+        """The edition key each change makes."""
+        return self.pages + 1 + np.arange(len(self.change_page), dtype=np.int64)
+
+    @property
+    def editions(self) -> int:
+        return self.pages + len(self.change_page)
+
+    def title(self, i: int) -> str:
+        """Page `i`'s first title: a lead, a subject and a qualifier, unique to the page."""
+        if i == 0:
+            return "Welcome to GOV.UK"
+        combo = int(self.combo[i])
+        lead, rest = combo % len(_LEADS), combo // len(_LEADS)
+        subject, rest = rest % len(_SUBJECTS), rest // len(_SUBJECTS)
+        qualifier, repeat = rest % len(_QUALIFIERS), rest // len(_QUALIFIERS)
+        text = f"{_LEADS[lead]} {_SUBJECTS[subject]}"
+        text += (" " if _QUALIFIERS[qualifier][:1].isalpha() else "") + _QUALIFIERS[qualifier]
+        return f"{text} ({repeat + 1})" if repeat else text
+
+    def base_path(self, i: int) -> str:
+        """Page `i`'s first base path: its type's prefix and the slug of its title."""
+        if i == 0:
+            return "/"
+        slug = _NOT_SLUG.sub("-", self.title(i).lower().replace("'", "")).strip("-")
+        return f"{self.types.prefixes[int(self.doc[i])]}/{slug}"
+
+    def edition_on(self, day: int) -> np.ndarray:
+        """Each page's edition key on day index `day`: the newest edition live that day."""
+        keys = np.arange(1, self.pages + 1, dtype=np.int64)
+        done = self.change_day <= day
+        # Later changes of a page have higher keys: the maximum is the newest.
+        np.maximum.at(keys, self.change_page[done], self.change_keys[done])
+        return keys
+
+    def withdrawn_from(self) -> np.ndarray:
+        """The day index from which each page is withdrawn (0 before the range, else a big one)."""
+        since = np.where(self.withdrawn, 0, np.iinfo(np.int64).max)
+        out = self.change_kind == WITHDRAWAL
+        since[self.change_page[out]] = self.change_day[out]
+        return since
+
+
+def plan_pages(pages: int, days: int, seed: int, as_of: date) -> PagePlan:
+    """Draw the pages, their content figures and their edition changes.
+
+    Args:
+        pages: How many page items (at least 1; page 1 is the homepage).
+        days: Days in the range ending on `as_of` (at least 1).
+        seed: The seed.
+        as_of: Last day of the range.
+    """
+    if pages < 1 or days < 1:
+        raise ConfigError(f"pages and days must be at least 1, not {pages} and {days}")
+    types = document_types()
+    rng = _rng(seed, _PAGES)
+    start = as_of - timedelta(days=days - 1)
+    doc = rng.choice(len(types.names), size=pages, p=types.weights)
+    doc[0] = types.index("homepage")
+    space = max(_COMBINATIONS, pages)
+    combo = rng.choice(space, size=pages, replace=False)
+    withdrawn = rng.random(pages) < WITHDRAWN_AT_START
+    withdrawn[0] = False
+    # First publication: any moment from GOV.UK's launch to the day before the range.
+    launch = np.datetime64(GOVUK_LAUNCH, "s")
+    begin = np.datetime64(start, "s")
+    span = int((begin - launch) / np.timedelta64(1, "s"))
+    first = launch + rng.integers(0, max(span - 86_400, 1), pages).astype("timedelta64[s]")
+    first[0] = launch  # the homepage
+    updated_after = (rng.random(pages) * ((begin - first) / np.timedelta64(1, "s"))).astype(
+        np.int64
+    )
+    updated = first + updated_after.astype("timedelta64[s]")
+
+    families = np.array(types.families)[doc]
+    median = np.array([_WORDS[f] for f in families])
+    words = np.maximum(rng.lognormal(np.log(median), WORDS_SD), 20).astype(np.int64)
+    chars = np.rint(words * rng.normal(6.0, 0.25, pages)).astype(np.int64)
+    sentences = np.maximum(1, np.rint(words / rng.uniform(14.0, 22.0, pages))).astype(np.int64)
+    readability = np.round(np.clip(rng.normal(52.0, 12.0, pages), -20.0, 100.0), 1)
+    pdfs = rng.poisson(np.array([_PDFS.get(f, 0.02) for f in families]))
+    docs = rng.poisson(np.array([_DOCS.get(f, 0.0) for f in families]))
+
+    plan = PagePlan(
+        pages=pages,
+        days=days,
+        seed=seed,
+        start=start,
+        as_of=as_of,
+        types=types,
+        doc=doc,
+        combo=combo,
+        withdrawn=withdrawn,
+        first_published=first,
+        public_updated=updated,
+        words=words,
+        chars=chars,
+        sentences=sentences,
+        readability=readability,
+        pdfs=pdfs,
+        docs=docs,
+    )
+    _plan_changes(plan, families)
+    return plan
+
+
+def _plan_changes(plan: PagePlan, families: np.ndarray) -> None:
+    """Choose the title changes, moves and withdrawals and their days (never day 0)."""
+    rng = _rng(plan.seed, _CHANGES)
+    if plan.days < 2:
+        return
+    years = plan.days / 365.25
+    candidate = ~plan.withdrawn
+    candidate[0] = False  # the homepage stays as it is
+
+    def pick(allowed: np.ndarray, per_year: float, at_least: int) -> np.ndarray:
+        pool = np.flatnonzero(candidate & allowed)
+        count = max(at_least, int(rng.binomial(len(pool), min(1.0, per_year * years))))
+        return np.sort(rng.choice(pool, size=min(count, len(pool)), replace=False))
+
+    moves = pick(np.isin(families, list(_MOVABLE_FAMILIES)), MOVES_PER_YEAR, MOVES)
+    withdrawals = pick(
+        np.isin(families, list(_WITHDRAWABLE_FAMILIES)), WITHDRAWALS_PER_YEAR, WITHDRAWALS
+    )
+    titles = pick(np.ones(plan.pages, bool), TITLE_CHANGES_PER_YEAR, TITLE_CHANGES)
+    retitled = moves[rng.random(len(moves)) < RETITLED_AFTER_MOVE]
+    if len(moves) and not len(retitled):
+        retitled = moves[:1]  # at any size, one page has a move and a later new title
+    titles = np.union1d(titles, retitled)
+
+    kinds: dict[int, list[int]] = {}
+    for kind, chosen in ((MOVE, moves), (TITLE, titles), (WITHDRAWAL, withdrawals)):
+        for page in chosen.tolist():
+            kinds.setdefault(page, []).append(kind)
+    rows: list[tuple[int, int, int, int]] = []  # (day, page, kind, choice)
+    for page in sorted(kinds):
+        own = sorted(kinds[page])[: plan.days - 1]
+        on = np.sort(rng.choice(np.arange(1, plan.days), size=len(own), replace=False))
+        for day, kind in zip(on.tolist(), own, strict=True):
+            rows.append((day, page, kind, int(rng.integers(0, 12))))
+    rows.sort()
+    if rows:
+        table = np.array(rows, dtype=np.int64)
+        plan.change_day, plan.change_page = table[:, 0], table[:, 1]
+        plan.change_kind, plan.change_choice = table[:, 2], table[:, 3]
+
+
+# --------------------------------------------------------------------------- editions
+
+
+@dataclass(frozen=True)
+class _EditionState:
+    base_path: str
+    title: str
+    withdrawn: bool
+    public_updated: datetime
+
+
+def _page_editions(
+    plan: PagePlan,
+) -> Iterator[tuple[int, list[tuple[int, datetime, _EditionState]]]]:
+    """Per page in order: its editions as (edition_key, valid_from, state), oldest first."""
+    by_page: dict[int, list[int]] = {}
+    for c, page in enumerate(plan.change_page.tolist()):
+        by_page.setdefault(page, []).append(c)
+    first = plan.first_published.astype("datetime64[us]").tolist()
+    updated = plan.public_updated.astype("datetime64[us]").tolist()
+    keys = plan.change_keys.tolist()
+    for i in range(plan.pages):
+        state = _EditionState(plan.base_path(i), plan.title(i), bool(plan.withdrawn[i]), updated[i])
+        editions = [(i + 1, first[i], state)]
+        for c in by_page.get(i, ()):
+            day = plan.start + timedelta(days=int(plan.change_day[c]))
+            moment = datetime(day.year, day.month, day.day, CHANGE_HOUR)
+            kind, choice = int(plan.change_kind[c]), int(plan.change_choice[c])
+            if kind == MOVE:
+                suffix = _MOVE_SUFFIXES[choice % len(_MOVE_SUFFIXES)]
+                state = _EditionState(f"{state.base_path}-{suffix}", state.title, False, moment)
+            elif kind == TITLE:
+                template = _TITLE_TEMPLATES[choice % len(_TITLE_TEMPLATES)]
+                title = template.format(state.title)
+                state = _EditionState(state.base_path, title, False, state.public_updated)
+            else:
+                state = _EditionState(state.base_path, state.title, True, moment)
+            editions.append((keys[c], moment, state))
+        yield i, editions
+
+
+def final_paths(plan: PagePlan) -> list[str]:
+    """Each page's base path at the end of the range (after its moves)."""
+    return [editions[-1][2].base_path for _i, editions in _page_editions(plan)]
+
+
+# --------------------------------------------------------------------------- traffic
+
+
+class Traffic:
+    """The sample generator's traffic model for every page, drawn one day at a time.
+
+    The expected page views of a page on a day are its rank's monthly views (the real head
+    slope, then a tail to tens a month) × the weekday shape × its yearly trend, cut by
+    `WITHDRAWN_FACTOR` once withdrawn, plus a decaying spike for news pages and a bump for a
+    few trending pages. The nine other metrics are binomial thinnings with each page's
+    ratios drawn from the real table of its document type, as `generate.py` does.
+    """
+
+    def __init__(self, plan: PagePlan, cal: Calibration) -> None:
+        self.plan = plan
+        n = plan.pages
+        rng = _rng(plan.seed, _TRAFFIC)
+        names = np.array(plan.types.names)[plan.doc]
+        # A seeded ranking weighted by type (Efraimidis–Spirakis keys), the homepage first.
+        weights = np.ones(n)
+        weights[np.isin(names, list(DIRECT_TYPES))] = 20.0
+        weights[np.isin(names, list(BROWSE_TYPES))] = 5.0
+        weights[np.isin(names, list(NO_TRAFFIC_TYPES))] = 0.2
+        weights[plan.withdrawn] *= 0.3
+        weights[0] = 1e9
+        keys = rng.random(n) ** (1.0 / weights)
+        rank = np.empty(n, dtype=np.int64)
+        rank[np.argsort(-keys, kind="stable")] = np.arange(n)
+        monthly = _monthly_by_rank(n, cal)[rank]
+        monthly *= np.where(rank == 0, 1.0, rng.lognormal(0.0, 0.15, n))
+        self.base_daily = monthly * 12.0 / 365.25
+        self.growth = rng.normal(0.0, TREND_SD_PER_YEAR, n)
+        self.withdrawn_from = plan.withdrawn_from()
+
+        # Per-page ratios from the real rows of the page's type (else the ordinary pages').
+        table_types = np.array(cal.table_types)
+        ordinary = np.flatnonzero(
+            ~np.isin(table_types, ["homepage", "finder", "completed_transaction"])
+        )
+        pick = np.empty(n, dtype=np.int64)
+        for d in np.unique(plan.doc).tolist():
+            where = np.flatnonzero(plan.doc == d)
+            pool = np.flatnonzero(table_types == plan.types.names[d])
+            pool = pool if pool.size else ordinary
+            pick[where] = pool[rng.integers(0, pool.size, where.size)]
+        self.p_up = 1.0 / np.array(cal.pviews_per_upview)[pick]
+        self.useful_rate = np.minimum(np.array(cal.useful_rate)[pick], 0.2)
+        self.yes_share = np.array(cal.useful_yes_share)[pick]
+        self.search_rate = np.minimum(np.array(cal.searches_per_upview)[pick], 0.5)
+        self.feedex_rate = np.minimum(np.array(cal.feedex_per_upview)[pick], 0.1)
+        entrance = np.where(
+            np.isin(names, list(DIRECT_TYPES)), ENTRANCE_SHARE["direct"], ENTRANCE_SHARE["default"]
+        )
+        entrance[0] = ENTRANCE_SHARE["homepage"]
+        self.entrance = np.clip(entrance + rng.uniform(-0.1, 0.1, n), 0.05, 0.95)
+        minutes = -(-plan.words // 200)
+        self.seconds = np.clip(15.0 + 15.0 * minutes, 20.0, 120.0)
+
+        # News moments: a share of news pages spike once, decaying over days.
+        news = np.flatnonzero(np.isin(names, list(NEWS_TYPES)) & (rng.random(n) < 0.6))
+        self.news = news
+        self.news_at = rng.integers(0, plan.days, news.size)
+        weekly = np.exp(rng.uniform(math.log(200.0), math.log(cal.news_top_weekly), news.size))
+        self.news_peak = weekly / np.exp(-np.arange(7) / NEWS_DECAY_DAYS).sum()
+        # A few pages trend once, by the real trending pages' median multiplier.
+        count = min(max(TRENDING_SPIKES, n // 10_000), n - 1)
+        self.trending = np.sort(rng.choice(np.arange(1, n), size=count, replace=False))
+        self.trending_at = rng.integers(0, plan.days, count)
+        self.trending_bump = cal.trending_multiplier - 1.0
+        # Day-to-day noise: gamma-Poisson whose spread is the real weekly change, per day.
+        daily_sd = cal.weekly_change_sd / math.sqrt(2.0) * math.sqrt(7.0)
+        self.shape = float(np.clip(1.0 / max(daily_sd, 1e-3) ** 2, 4.0, 100.0))
+        # Average a week to the base: weekdays 1, weekend days WEEKEND_FACTOR.
+        self.week_norm = 7.0 / (5.0 + 2.0 * WEEKEND_FACTOR)
+
+    def expected(self, day: int) -> np.ndarray:
+        """Expected page views of every page on day index `day` (may be past the range)."""
+        plan = self.plan
+        weekday = (plan.start + timedelta(days=day)).weekday()
+        shape = (WEEKEND_FACTOR if weekday >= 5 else 1.0) * self.week_norm
+        years = (day - plan.days / 2.0) / 365.25
+        lam = self.base_daily * shape * np.exp(self.growth * years)
+        lam[self.withdrawn_from <= day] *= WITHDRAWN_FACTOR
+        after = day - self.news_at
+        on = after >= 0
+        lam[self.news[on]] += self.news_peak[on] * np.exp(-after[on] / NEWS_DECAY_DAYS)
+        after = day - self.trending_at
+        on = after >= 0
+        lam[self.trending[on]] *= 1.0 + self.trending_bump * np.exp(
+            -after[on] / TRENDING_DECAY_DAYS
+        )
+        return lam
+
+    def day(self, day: int) -> np.ndarray:
+        """The ten daily metrics (rows, in `DAILY_METRICS` order) of every page on `day`."""
+        rng = _rng(self.plan.seed, _DAY, day)
+        n = self.plan.pages
+        pv = rng.poisson(self.expected(day) * rng.gamma(self.shape, 1.0 / self.shape, n))
+        up = rng.binomial(pv, self.p_up)
+        useful = rng.binomial(up, self.useful_rate)
+        yes = rng.binomial(useful, self.yes_share)
+        values = {
+            "pviews": pv,
+            "upviews": up,
+            "useful_yes": yes,
+            "useful_no": useful - yes,
+            "searches": rng.binomial(up, self.search_rate),
+            "feedex": rng.binomial(up, self.feedex_rate),
+            "entrances": rng.binomial(up, self.entrance),
+            "exits": rng.binomial(pv, EXIT_SHARE),
+            "page_time": np.rint(pv * self.seconds * rng.lognormal(0.0, 0.1, n)).astype(np.int64),
+        }
+        values["bounces"] = rng.binomial(values["entrances"], BOUNCE_SHARE)
+        return np.stack([values[m] for m in DAILY_METRICS]).astype(np.int64)
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+def _search_facet_counts(data_dir: Path) -> dict[str, int]:
+    """Documents per organisation content_id in GOV.UK's search facet (2016 recording)."""
+    recording = yaml.safe_load((data_dir / SEARCH_FACET_FILE).read_text(encoding="utf-8"))
+    counts: dict[str, int] = {}
+    for interaction in recording["http_interactions"]:
+        body = json.loads(interaction["response"]["body"]["string"])
+        for option in body.get("facets", {}).get("organisations", {}).get("options", []):
+            content_id = option.get("value", {}).get("content_id")
+            if content_id:
+                counts[content_id] = int(option["documents"])
+    return counts
+
+
+@dataclass(frozen=True)
+class _Organisations:
+    keys: np.ndarray  # organisation_key per page: the primary organisation
+    extra: np.ndarray  # a second organisation_key per page, 0 for none
+
+
+def _assign_organisations(connection: Connection, plan: PagePlan, data_dir: Path) -> _Organisations:
+    """Spread the pages over the loaded organisations as the search facet counted them.
+
+    Organisations the 2016 facet does not know (most of them newer) count as its median one.
+    """
+    rows = connection.execute(
+        select(
+            DimOrganisation.organisation_key, DimOrganisation.content_id, DimOrganisation.slug
+        ).order_by(DimOrganisation.organisation_key)
+    ).all()
+    if not rows:
+        raise ConfigError("no organisations loaded: the scale sample needs them")
+    rng = _rng(plan.seed, _ORGANISATIONS)
+    facet = _search_facet_counts(data_dir)
+    median = float(np.median(list(facet.values()))) if facet else 1.0
+    counts = np.array([float(facet.get(r.content_id, median)) for r in rows])
+    counts = np.maximum(counts, 1.0)
+    keys = np.array([r.organisation_key for r in rows], dtype=np.int64)
+    chosen = rng.choice(len(keys), size=plan.pages, p=counts / counts.sum())
+    extra = rng.choice(len(keys), size=plan.pages, p=counts / counts.sum())
+    has_extra = (rng.random(plan.pages) < EXTRA_ORGANISATION_SHARE) & (extra != chosen)
+    slugs = [r.slug for r in rows]
+    if "government-digital-service" in slugs:  # GOV.UK's own homepage
+        chosen[0] = slugs.index("government-digital-service")
+        has_extra[0] = False
+    return _Organisations(keys[chosen], np.where(has_extra, keys[extra], 0))
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def scale_uri(pages: int, days: int, seed: int, as_of: date) -> str:
+    """The honest URI of a generated batch: what made it, not a file."""
+    return f"generated:scale?pages={pages}&days={days}&seed={seed}&as_of={as_of.isoformat()}"
+
+
+def _open_batch(
+    connection: Connection, source: str, uri: str, first: date | None, last: date | None
+) -> int:
+    return connection.execute(
+        insert(LoadBatch).returning(LoadBatch.batch_id),
+        [
+            {
+                "source": source,
+                "uri": uri,
+                # The input is the generator and its arguments: hash those.
+                "sha256": hashlib.sha256(f"{uri}&source={source}".encode()).hexdigest(),
+                "code_version": code_version(),
+                "date_from": first,
+                "date_to": last,
+                "rows_read": 0,
+                "rows_loaded": 0,
+                "rows_rejected": 0,
+                "rows_unmatched": 0,
+                "started_at": utcnow(),
+                "status": "loading",
+                "is_generated": True,
+            }
+        ],
+    ).scalar_one()
+
+
+def _close_batch(
+    connection: Connection, batch_id: int, rows: int, status: str = "loaded", message: str = ""
+) -> None:
+    connection.execute(
+        update(LoadBatch)
+        .where(LoadBatch.batch_id == batch_id)
+        .values(
+            rows_read=rows,
+            rows_loaded=rows if status == "loaded" else 0,
+            status=status,
+            finished_at=utcnow(),
+            message=message or None,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- content
+
+
+_EDITION_COLUMNS = (
+    "edition_key", "page_id", "content_id", "locale", "base_path", "title", "description",
+    "document_type_key", "schema_name", "publishing_app", "primary_organisation_key",
+    "first_published_at", "public_updated_at", "withdrawn", "phase", "valid_from", "valid_to",
+    "is_live", "is_latest", "reader_hash",
+)  # fmt: skip
+_METRIC_COLUMNS = (
+    "edition_key", "words", "chars", "sentences", "readability", "pdf_count", "doc_count",
+    "reading_time",
+)  # fmt: skip
+
+
+def _content_ids(plan: PagePlan) -> list[str]:
+    raw = _rng(plan.seed, _PAGES, 1).integers(0, 256, (plan.pages, 16), dtype=np.uint8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # a version 4 UUID, as GOV.UK's content ids are
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    hexes = [bytes(row).hex() for row in raw]
+    return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in hexes]
+
+
+def _write_content(
+    connection: Connection, plan: PagePlan, orgs: _Organisations, batch_id: int
+) -> None:
+    """Document types, pages, editions, their organisations and figures, in bulk."""
+    used = np.unique(plan.doc).tolist()
+    type_key = {d: k for k, d in enumerate(used, start=1)}
+    bulk_insert(
+        connection,
+        "dim_document_type",
+        ("document_type_key", "name", "label"),
+        [
+            (type_key[d], plan.types.names[d], document_type_label(plan.types.names[d]))
+            for d in used
+        ],
+    )
+    content_ids = _content_ids(plan)
+    bulk_insert(
+        connection,
+        "dim_page",
+        ("page_id", "content_id", "locale"),
+        ((i + 1, content_ids[i], "en") for i in range(plan.pages)),
+    )
+    first = plan.first_published.astype("datetime64[us]").tolist()
+
+    def editions() -> Iterator[tuple]:
+        for i, own in _page_editions(plan):
+            d = int(plan.doc[i])
+            label = document_type_label(plan.types.names[d])
+            # Each edition ends when the page's next begins; the last is live and the newest.
+            ends = [valid_from for _key, valid_from, _state in own[1:]] + [None]
+            for (key, valid_from, state), valid_to in zip(own, ends, strict=True):
+                reader = f"{content_ids[i]}|{state.base_path}|{state.title}|{state.withdrawn}"
+                yield (
+                    key, i + 1, content_ids[i], "en", state.base_path, state.title,
+                    f"{label}: {state.title[0].lower()}{state.title[1:]}.",
+                    type_key[d], plan.types.schemas[d], plan.types.apps[d], int(orgs.keys[i]),
+                    first[i], state.public_updated, state.withdrawn, "live", valid_from,
+                    valid_to, valid_to is None, valid_to is None,
+                    hashlib.sha256(reader.encode()).hexdigest(),
+                )  # fmt: skip
+
+    bulk_insert(connection, "dim_edition", _EDITION_COLUMNS, editions(), {"batch_id": batch_id})
+    # Every edition of a page has the page's organisations and body figures.
+    keys = np.concatenate([np.arange(1, plan.pages + 1), plan.change_keys]).tolist()
+    page_of = np.concatenate([np.arange(plan.pages), plan.change_page]).tolist()
+    primary, extra = orgs.keys.tolist(), orgs.extra.tolist()
+
+    def links() -> Iterator[tuple[int, int, bool]]:
+        for key, i in zip(keys, page_of, strict=True):
+            yield key, primary[i], True
+            if extra[i]:
+                yield key, extra[i], False
+
+    bulk_insert(
+        connection,
+        "link_edition_organisation",
+        ("edition_key", "organisation_key", "is_primary"),
+        links(),
+    )
+    figures = np.stack([plan.words, plan.chars, plan.sentences, plan.pdfs, plan.docs]).T.tolist()
+    readability = plan.readability.tolist()
+
+    def metrics() -> Iterator[tuple]:
+        for key, i in zip(keys, page_of, strict=True):
+            words, chars, sentences, pdfs, docs = figures[i]
+            yield key, words, chars, sentences, readability[i], pdfs, docs, -(-words // 200)
+
+    bulk_insert(
+        connection, "fact_edition_metrics", _METRIC_COLUMNS, metrics(), {"batch_id": batch_id}
+    )
+    if connection.dialect.name == "postgresql":
+        # The keys were given, not drawn from the sequences: move the sequences past them.
+        for table, key in (
+            ("dim_document_type", "document_type_key"),
+            ("dim_page", "page_id"),
+            ("dim_edition", "edition_key"),
+        ):
+            connection.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'),"
+                f" (SELECT max({key}) FROM {table}))"
+            )
+
+
+# --------------------------------------------------------------------------- daily facts
+
+
+@dataclass(frozen=True)
+class _Day:
+    """One day's facts, in edition key order."""
+
+    date_key: int
+    edition_keys: np.ndarray
+    page_ids: np.ndarray
+    metrics: np.ndarray  # (10, rows), DAILY_METRICS order
+    with_feedex: np.ndarray  # bool per row: feedback was counted (as a feedback row would be)
+
+
+def _days(plan: PagePlan, traffic: Traffic) -> Iterator[_Day]:
+    """Every day of the range, one at a time: only one day is ever held."""
+    for day in range(plan.days):
+        editions = plan.edition_on(day)
+        order = np.argsort(editions, kind="stable")
+        metrics = traffic.day(day)[:, order]
+        yield _Day(
+            date_key=date_key(plan.start + timedelta(days=day)),
+            edition_keys=editions[order],
+            page_ids=order + 1,
+            metrics=metrics,
+            with_feedex=metrics[DAILY_METRICS.index("feedex")] > 0,
+        )
+
+
+_FACT_INDEX = "ix_fact_page_daily_page_id"
+# The varying columns of a fact row; batch_id and feedex_batch_id follow as constants.
+_FACT_COLUMNS = ("date_key", "edition_key", "page_id", *DAILY_METRICS)
+
+
+def _index_ddl(connection: Connection) -> str:
+    """The statement that made the page index, as the database holds it."""
+    if connection.dialect.name == "postgresql":
+        sql = (
+            "SELECT indexdef FROM pg_indexes WHERE indexname = %s AND schemaname = current_schema()"
+        )
+    else:
+        sql = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?"
+    ddl = connection.exec_driver_sql(sql, (_FACT_INDEX,)).scalar()
+    if not ddl:
+        raise ConfigError(f"index {_FACT_INDEX} is missing: is the schema migrated?")
+    return ddl
+
+
+# (engine, days, analytics batch, feedback batch, called after each day) -> rows written
+FactWriter = Callable[[Engine, Iterator[_Day], int, int, Callable[[_Day], None]], int]
+
+SQLITE_COMMIT_ROWS = 2_000_000  # rows per transaction: bounds the write-ahead log
+SQLITE_CHUNK_ROWS = 100_000  # rows per executemany: bounds the Python objects alive at once
+
+
+def _sqlite_facts(
+    engine: Engine,
+    days: Iterator[_Day],
+    analytics: int,
+    feedback: int,
+    done: Callable[[_Day], None],
+) -> int:
+    """executemany in transactions of a few million rows, the page index rebuilt after."""
+    with write_transaction(engine) as connection:
+        ddl = _index_ddl(connection)
+        connection.exec_driver_sql(f"DROP INDEX {_FACT_INDEX}")
+    rows = 0
+    try:
+        pending = iter(days)
+        while True:
+            with write_transaction(engine) as connection:
+                written = 0
+                for day in pending:
+                    _sqlite_day(connection, day, analytics, feedback)
+                    written += len(day.page_ids)
+                    done(day)
+                    if written >= SQLITE_COMMIT_ROWS:
+                        break
+            rows += written
+            if written < SQLITE_COMMIT_ROWS:
+                break
+    finally:
+        with write_transaction(engine) as connection:
+            connection.exec_driver_sql(ddl)
+    return rows
+
+
+def _sqlite_day(connection: Connection, day: _Day, analytics: int, feedback: int) -> None:
+    for counted in (False, True):
+        rows = np.flatnonzero(day.with_feedex == counted)
+        constants = {"batch_id": analytics, "feedex_batch_id": feedback if counted else None}
+        for lo in range(0, len(rows), SQLITE_CHUNK_ROWS):
+            at = rows[lo : lo + SQLITE_CHUNK_ROWS]
+            columns = [
+                [day.date_key] * len(at),
+                day.edition_keys[at].tolist(),
+                day.page_ids[at].tolist(),
+                *day.metrics[:, at].tolist(),
+            ]
+            bulk_insert(
+                connection, "fact_page_daily", _FACT_COLUMNS, zip(*columns, strict=True), constants
+            )
+
+
+_PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+_PGCOPY_TRAILER = struct.pack("!h", -1)
+
+
+def _binary_sizes() -> dict[str, int]:
+    """Bytes of each fact column in COPY's binary format, from the schema's types."""
+    return {
+        c.name: 8 if isinstance(c.type, BigInteger) else 4 for c in FactPageDaily.__table__.columns
+    }
+
+
+def _binary_rows(columns: list[tuple[int, np.ndarray | int | None]], count: int) -> np.ndarray:
+    """`count` rows of COPY's binary format: per field its length then its big-endian value.
+
+    Args:
+        columns: (bytes, values) per column: an array, one int for every row, or None (NULL).
+        count: Rows.
+    """
+    fields: list[tuple[str, str]] = [("fields", ">i2")]
+    for i, (size, values) in enumerate(columns):
+        fields.append((f"n{i}", ">i4"))
+        if values is not None:
+            fields.append((f"v{i}", f">i{size}"))
+    rows = np.empty(count, dtype=fields)
+    rows["fields"] = len(columns)
+    for i, (size, values) in enumerate(columns):
+        rows[f"n{i}"] = -1 if values is None else size
+        if values is not None:
+            rows[f"v{i}"] = values
+    return rows.view(np.uint8)
+
+
+def _skip_foreign_key_checks(connection: Connection) -> Callable[[], None]:
+    """Spare the load its per-row foreign key checks; returns what puts them back.
+
+    The rows refer only to dates, editions, pages and batches this build wrote first, and
+    checking five keys a row took most of the load's time. A superuser's session skips the
+    checks (its replication role); any other drops the constraints and adds them again after,
+    as the database defines them, which checks all the rows in one pass per key.
+    """
+    if connection.exec_driver_sql("SELECT current_setting('is_superuser')").scalar() == "on":
+        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        return lambda: connection.exec_driver_sql("SET LOCAL session_replication_role = DEFAULT")
+    keys = connection.exec_driver_sql(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = 'fact_page_daily'::regclass AND contype = 'f' ORDER BY conname"
+    ).all()
+    for name, _definition in keys:
+        connection.exec_driver_sql(f'ALTER TABLE fact_page_daily DROP CONSTRAINT "{name}"')
+
+    def restore() -> None:
+        for name, definition in keys:
+            connection.exec_driver_sql(
+                f'ALTER TABLE fact_page_daily ADD CONSTRAINT "{name}" {definition}'
+            )
+
+    return restore
+
+
+def _postgresql_facts(
+    engine: Engine,
+    days: Iterator[_Day],
+    analytics: int,
+    feedback: int,
+    done: Callable[[_Day], None],
+) -> int:
+    """Binary COPY day by day, in one transaction: a failure leaves the table as it was.
+
+    The page index is dropped first and built again after from the statement the migration
+    made; the table is truncated in the same transaction so that COPY ... FREEZE writes its
+    rows frozen and visible to all (no VACUUM needed after).
+    """
+    sizes = _binary_sizes()
+    names = [*_FACT_COLUMNS, "batch_id", "feedex_batch_id"]
+    rows = 0
+    with engine.connect() as connection, connection.begin():
+        ddl = _index_ddl(connection)
+        connection.exec_driver_sql(f"DROP INDEX {_FACT_INDEX}")
+        restore_checks = _skip_foreign_key_checks(connection)
+        connection.exec_driver_sql("TRUNCATE fact_page_daily")
+        sql = (
+            f"COPY fact_page_daily ({', '.join(names)}) FROM STDIN"
+            " WITH (FORMAT binary, FREEZE true)"
+        )
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.write(_PGCOPY_HEADER)
+            for day in days:
+                for counted in (False, True):
+                    at = np.flatnonzero(day.with_feedex == counted)
+                    columns: list[tuple[int, np.ndarray | int | None]] = [
+                        (sizes["date_key"], day.date_key),
+                        (sizes["edition_key"], day.edition_keys[at]),
+                        (sizes["page_id"], day.page_ids[at]),
+                        *((sizes[m], day.metrics[k, at]) for k, m in enumerate(DAILY_METRICS)),
+                        (sizes["batch_id"], analytics),
+                        (sizes["feedex_batch_id"], feedback if counted else None),
+                    ]
+                    copy.write(memoryview(_binary_rows(columns, len(at))))
+                rows += len(day.page_ids)
+                done(day)
+            copy.write(_PGCOPY_TRAILER)
+        restore_checks()
+        # The server's memory, not ours: sorting 10^8 keys in memory is much faster.
+        connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
+        connection.exec_driver_sql(ddl)
+    return rows
+
+
+FACT_WRITERS: dict[str, FactWriter] = {"sqlite": _sqlite_facts, "postgresql": _postgresql_facts}
+
+
+def _analyze(engine: Engine) -> None:
+    """Statistics for the planner; on SQLite, fold the write-ahead log into the file."""
+    if engine.dialect.name == "postgresql":
+        # The facts are frozen already; VACUUM sets the visibility of the other tables too.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+        return
+    with write_transaction(engine) as connection:
+        connection.exec_driver_sql("ANALYZE")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+# --------------------------------------------------------------------------- the build
+
+
+@dataclass
+class ScaleBuild:
+    """What `build_scale` made, and how long each step took.
+
+    Attributes:
+        pages, days, seed, start, as_of: The arguments and the range.
+        organisations: Organisations loaded.
+        editions: Editions written.
+        facts: Daily fact rows written.
+        batches: Batch id per source (organisations, content, analytics, feedback).
+        seconds: Seconds per step (schema, organisations, content, facts, rollups, analyze).
+        rollup: What the rollups refresh did.
+    """
+
+    pages: int
+    days: int
+    seed: int
+    start: date
+    as_of: date
+    organisations: int = 0
+    editions: int = 0
+    facts: int = 0
+    batches: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    rollup: RollupResult | None = None
+
+    def summary(self) -> str:
+        """One line for the command line."""
+        took = ", ".join(f"{step} {s:.1f} s" for step, s in self.seconds.items())
+        return (
+            f"scale sample warehouse: {self.pages:,} pages, {self.editions:,} editions, "
+            f"{self.facts:,} daily facts ({self.start} to {self.as_of}); {took}"
+        )
+
+
+def _require_empty(connection: Connection) -> None:
+    if connection.execute(select(func.count()).select_from(DimPage)).scalar_one():
+        raise ConfigError(
+            "the warehouse already holds pages: build the scale sample into an empty database"
+        )
+
+
+def build_scale(
+    url: str | None,
+    pages: int,
+    days: int,
+    seed: int = DEFAULT_SEED,
+    as_of: date = DEFAULT_AS_OF,
+    *,
+    progress: Progress = lambda _step, _done, _total: None,
+    data_dir: Path | None = None,
+) -> ScaleBuild:
+    """Build a generated warehouse of `pages` pages × `days` days into the empty database at `url`.
+
+    Memory stays bounded by one day of facts (plus a few arrays per page), whatever `days`.
+
+    Args:
+        url: The warehouse (see `warehouse.db.database_url`); migrated here.
+        pages: Page items (page 1 is the homepage).
+        days: Days of daily facts, ending on `as_of`.
+        seed: The seed: the same arguments build the same warehouse.
+        as_of: The last day.
+        progress: Called with (step, days of facts written, days) as the build goes.
+        data_dir: The real GOV.UK data folder (default `govuk_data_dir()`).
+
+    Raises:
+        ConfigError: the warehouse holds pages already, or a size is below 1.
+    """
+    data = data_dir if data_dir is not None else govuk_data_dir()
+    build = ScaleBuild(pages, days, seed, as_of - timedelta(days=days - 1), as_of)
+    uri = scale_uri(pages, days, seed, as_of)
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        build.seconds[step] = build.seconds.get(step, 0.0) + now - clock
+        clock = now
+
+    progress("schema", 0, days)
+    plan = plan_pages(pages, days, seed, as_of)  # fails on a bad size before touching the db
+    upgrade(url)
+    engine = get_engine(url)
+    with engine.connect() as connection:
+        _require_empty(connection)
+    lap("schema")
+
+    progress("organisations", 0, days)
+    loaded = load_organisations_path(engine, data / ORGANISATIONS_FILE)
+    build.batches["organisations"] = loaded.batch_id or loaded.skipped_as or 0
+    lap("organisations")
+
+    progress("content", 0, days)
+    with write_transaction(engine) as connection:
+        _require_empty(connection)
+        build.organisations = connection.execute(
+            select(func.count()).select_from(DimOrganisation)
+        ).scalar_one()
+        orgs = _assign_organisations(connection, plan, data)
+        content = _open_batch(connection, "content", uri, None, None)
+        _write_content(connection, plan, orgs, content)
+        _close_batch(connection, content, plan.editions)
+    build.batches["content"] = content
+    build.editions = plan.editions
+    lap("content")
+
+    progress("facts", 0, days)
+    traffic = Traffic(plan, load_calibration(data))
+    with write_transaction(engine) as connection:
+        ensure_dates(connection, date_range(build.start, as_of))
+        analytics = _open_batch(connection, "analytics", uri, build.start, as_of)
+        feedback = _open_batch(connection, "feedback", uri, build.start, as_of)
+    build.batches.update(analytics=analytics, feedback=feedback)
+    written = counted = 0
+
+    def done(day: _Day) -> None:
+        nonlocal written, counted
+        written += 1
+        counted += int(day.with_feedex.sum())
+        progress("facts", written, days)
+
+    try:
+        build.facts = FACT_WRITERS[engine.dialect.name](
+            engine, _days(plan, traffic), analytics, feedback, done
+        )
+    except BaseException as exc:
+        # Say so in the batches (SQLite keeps the days it committed); the error is the news.
+        with contextlib.suppress(Exception), write_transaction(engine) as connection:
+            for batch in (analytics, feedback):
+                _close_batch(connection, batch, 0, "failed", str(exc)[:2000] or type(exc).__name__)
+        raise
+    with write_transaction(engine) as connection:
+        _close_batch(connection, analytics, build.facts)
+        _close_batch(connection, feedback, counted)
+    lap("facts")
+
+    progress("rollups", days, days)
+    build.rollup = refresh_rollups(engine, full=True)
+    lap("rollups")
+    progress("analyze", days, days)
+    _analyze(engine)
+    lap("analyze")
+    return build
+
+
+# --------------------------------------------------------------------------- the next day
+
+
+def write_next_day_csv(
+    out_dir: Path,
+    pages: int,
+    days: int,
+    seed: int = DEFAULT_SEED,
+    as_of: date = DEFAULT_AS_OF,
+    *,
+    data_dir: Path | None = None,
+) -> Path:
+    """Write the analytics CSV (docs/formats.md) of the day after `as_of` for the same pages.
+
+    The day is drawn by the build's model, as the day after its last: one row per page
+    viewed that day at its live path (a few spelt as analytics tools spell them:
+    `VARIANT_SHARE`), sorted by path. `GENERATED.txt` beside it marks the file as generated
+    data, so the loader marks its batch so.
+
+    Args:
+        out_dir: Folder to write `analytics-YYYY-MM-DD.csv` and `GENERATED.txt` into.
+        pages, days, seed, as_of: The arguments the warehouse was built with.
+        data_dir: The real GOV.UK data folder (default `govuk_data_dir()`).
+
+    Returns:
+        The CSV file.
+    """
+    data = data_dir if data_dir is not None else govuk_data_dir()
+    plan = plan_pages(pages, days, seed, as_of)
+    metrics = Traffic(plan, load_calibration(data)).day(days)
+    day = as_of + timedelta(days=1)
+    paths = final_paths(plan)
+    rng = _rng(seed, _VARIANTS, days)
+    variant = rng.random(pages) < VARIANT_SHARE
+    kinds = rng.integers(0, 4, pages)
+    analytics = [m for m in FORMATS["analytics"][2:]]
+    table = metrics[[DAILY_METRICS.index(m) for m in analytics]].T.tolist()
+    lines: list[tuple[str, str]] = []
+    iso = day.isoformat()
+    for i in np.flatnonzero(metrics[DAILY_METRICS.index("pviews")] > 0).tolist():
+        raw = _variant(paths[i], int(kinds[i])) if variant[i] else paths[i]
+        lines.append((raw, f"{iso},{_csv(raw)},{','.join(map(str, table[i]))}\n"))
+    lines.sort()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"analytics-{iso}.csv"
+    with target.open("w", encoding="utf-8", newline="\n") as out:
+        out.write(",".join(FORMATS["analytics"]) + "\n")
+        out.writelines(line for _, line in lines)
+    made_by = scale_uri(pages, days, seed, as_of)
+    (out_dir / GENERATED_MARKER).write_text(
+        f"GENERATED SAMPLE DATA\n\n{target.name}: generated page views ({made_by}),"
+        " not real GOV.UK figures.\n",
+        encoding="utf-8",
+        newline="\n",
+    )
+    return target
