@@ -5,8 +5,9 @@ project's loader (`load_daily_path`: read, normalise, match, insert, one transac
 compared, in the same run and on the same table, with:
 
 - the floor: the very rows the loader inserted into `fact_page_daily`, inserted by the
-  driver's fastest bulk path and nothing else (`sqlite3` `executemany` in one transaction on
-  SQLite; psycopg 3 `COPY ... FROM STDIN` with `write_row` on PostgreSQL);
+  driver's bulk path and nothing else (`sqlite3` `executemany`, one row per step, in one
+  transaction on SQLite, where the loader binds many rows to a statement; psycopg 3
+  `COPY ... FROM STDIN` with `write_row` on PostgreSQL);
 - `pandas.DataFrame.to_sql(if_exists="append", index=False)` of those rows through SQLAlchemy.
 
 Every timed run starts from an empty `fact_page_daily` with the schema's indexes. Each is

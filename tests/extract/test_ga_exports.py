@@ -38,7 +38,7 @@ def test_ga4_events_become_daily_page_figures() -> None:
     rows = read_ga4_events(GA4, today=TODAY)
     assert rows.source == "analytics" and rows.rows_read == 15 and rows.rejects == []
     assert list(rows.frame.columns) == ["date", "path", *ANALYTICS_METRICS]
-    assert rows.frame.dtypes.astype(str).tolist() == ["datetime64[s]", "object"] + ["int64"] * 9
+    assert rows.frame.dtypes.astype(str).tolist() == ["datetime64[s]", "str"] + ["int64"] * 9
     assert set(rows.frame["date"].dt.date) == {date(2026, 10, 30)}
     # Three views (two raw variants of the path), two users; one Yes, one No ("Report a
     # problem" is not an answer); a search from the page's search box; 45.2 s engaged.

@@ -30,6 +30,7 @@ import pyarrow.csv as pa_csv
 from govuk_kpi.core.errors import InputError
 from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.core.paths import MAX_PATH_LENGTH, normalise_path
+from govuk_kpi.sources.arrow_memory import system_allocator
 from govuk_kpi.sources.records import Reject
 
 ANALYTICS_METRICS: tuple[str, ...] = tuple(m for m in DAILY_METRICS if m != "feedex")
@@ -51,7 +52,7 @@ class DailyRows:
     sha256: str
     frame: (
         pd.DataFrame
-    )  # columns: date (datetime64[D]), path, *metrics (int64); one row per day+path
+    )  # columns: date (datetime64[s]), path (strings), *metrics (int64); one row per day+path
     rejects: list[Reject]
     rows_read: int
 
@@ -120,7 +121,7 @@ def read_daily_csv(path: Path | str, source: str, *, today: date | None = None) 
     Raises:
         InputError: a whole-file problem; nothing of the file should be loaded.
     """
-    with _gc_paused():
+    with _gc_paused(), system_allocator():
         return _read_daily_csv(Path(path), source, today)
 
 
@@ -133,7 +134,15 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from None
     sha = hashlib.sha256(data).hexdigest()
+    # A plain file (the common case) is read from its bytes alone: a file it accepts is valid
+    # UTF-8 with the documented header and no problem, so the checks below would pass. Anything
+    # else is left to them and the pandas path, in their order.
+    plain = _read_plain(data, expected, today)
+    if plain is not None:
+        frame, rows_read = plain
+        return DailyRows(source, path, sha, frame, [], rows_read)
     text = _decode(path, data)
+    del data
     if not text or text.isspace():  # as `not text.strip()`, without copying the text
         raise InputError(str(path), "empty file: expected a header row", 1)
     header_end = text.find("\n")
@@ -148,11 +157,6 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
                 f"truncated: the last line has {len(last)} of {len(header)} fields and no line end",
                 text.count("\n") + 1,
             )
-    plain = _read_plain(data, header_end, expected, today)
-    del data
-    if plain is not None:
-        frame, rows_read = plain
-        return DailyRows(source, path, sha, frame, [], rows_read)
     try:
         # All text first: counts are validated here so a bad one rejects its row, not the file.
         frame = pd.read_csv(
@@ -222,11 +226,13 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
             out[name] = column[good].astype(np.int64)
     if out.duplicated(["date", "path"]).any():
         out = out.groupby(["date", "path"], as_index=False, sort=False)[list(metrics)].sum()
-    return DailyRows(source, path, sha, out.reset_index(drop=True), rejects, rows_read)
+    out = out.reset_index(drop=True)
+    out["path"] = out["path"].astype("str")  # as the fast path gives them: Arrow strings
+    return DailyRows(source, path, sha, out, rejects, rows_read)
 
 
 def _read_plain(
-    data: bytes, header_end: int, expected: Sequence[str], today: date | None
+    data: bytes, expected: Sequence[str], today: date | None
 ) -> tuple[pd.DataFrame, int] | None:
     """The fast path: the good rows and rows read of a plain file, or None when in any doubt.
 
@@ -234,13 +240,14 @@ def _read_plain(
     returns, blank lines or NUL bytes, no field starting with a space or tab, and every row
     good (a valid date not after `today`, plain ASCII digits up to `MAX_COUNT` for every
     count, a path that normalises, no duplicate of an earlier row). pyarrow parses it and the
-    checks run on whole columns. For such a file the pandas path below gives the very same
-    frame; anything else returns None so that the pandas path reads the file, with its rejects
-    and error messages.
+    checks run on whole columns; the paths stay Arrow strings throughout. For such a file the
+    pandas path below gives the very same frame; anything else returns None so that the pandas
+    path reads the file, with its rejects and error messages.
     """
-    if header_end == -1 or data[:header_end] != ",".join(expected).encode():
+    header = (",".join(expected) + "\n").encode()
+    if not data.startswith(header):
         return None
-    if any(data.find(mark, header_end) != -1 for mark in _UNPLAIN):
+    if any(data.find(mark, len(header)) != -1 for mark in _UNPLAIN):
         return None
     try:
         table = pa_csv.read_csv(
@@ -280,62 +287,81 @@ def _read_plain(
         if day > limit or day.year < 1700:  # in the future, or out of pandas' timestamps
             return None
         days.append(day)
-    day_values = np.array(days, dtype="datetime64[s]")[dates.indices.to_numpy()]
+    date_codes = dates.indices.to_numpy()
+    day_values = np.array(days, dtype="datetime64[s]")[date_codes]
 
     values = {}
     for name in expected[2:]:
         column = table.column(name)
         if not pc.all(pc.ascii_is_decimal(column)).as_py():  # non-empty, ASCII digits only
             return None
-        try:
-            number = column.cast(pa.int64()).to_numpy()
-        except pa.ArrowException:  # past int64
-            return None
+        # Chunk by chunk into one array: no cast column beside it, no copy to join its chunks.
+        number = np.empty(rows, dtype=np.int64)
+        start = 0
+        for chunk in column.chunks:
+            try:
+                number[start : start + len(chunk)] = chunk.cast(pa.int64()).to_numpy()
+            except pa.ArrowException:  # past int64
+                return None
+            start += len(chunk)
         if number.max() > MAX_COUNT:
             return None
         values[name] = number
 
     raw = table.column("path")
-    normal = raw.to_numpy(zero_copy_only=False)
+    del table
     already = pc.and_(
         pc.match_substring_regex(raw, _ALREADY_NORMAL_RE2),
         pc.less_equal(pc.binary_length(raw), MAX_PATH_LENGTH),
     )
     others = np.flatnonzero(~already.to_numpy(zero_copy_only=False))
+    normal = raw
     if len(others):
-        unplain = normal[others]
-        if any(v[:1] in (" ", "\t") for v in unplain.tolist()):
+        unplain = raw.take(pa.array(others)).to_pylist()
+        if any(v[:1] in (" ", "\t") for v in unplain):
             return None  # the pandas path drops a field's leading blanks
         done, problems = _normalise_paths(pd.Series(unplain, dtype=object))
         if (problems != "").any():
             return None
-        normal[others] = done.to_numpy()
-    del table
+        mask = np.zeros(rows, dtype=bool)
+        mask[others] = True
+        normal = pc.replace_with_mask(raw, pa.array(mask), pa.array(done.tolist(), pa.string()))
 
     # Rows for the same date and normalised path are summed; a duplicate of an earlier row
-    # (the same date and raw path) is a reject, left to the pandas path.
-    codes, uniques = pd.factorize(normal)
-    if len(dates.dictionary) > 1:
-        codes = dates.indices.to_numpy().astype(np.int64) * len(uniques) + codes
-        variants = len(np.unique(codes)) < rows
+    # (the same date and raw path) is a reject, left to the pandas path. Groups are numbered
+    # in order of first appearance, as pandas' groupby(sort=False) orders them.
+    encoded = pc.dictionary_encode(normal)
+    if isinstance(encoded, pa.ChunkedArray):  # its chunks share one dictionary
+        groups = pa.chunked_array([c.indices for c in encoded.chunks], pa.int32()).to_numpy()
     else:
-        variants = len(uniques) < rows
-    if (
-        variants
-        and pd.DataFrame(
-            {"date": dates.indices.to_numpy(), "path": raw.to_numpy(zero_copy_only=False)}
-        )
-        .duplicated()
-        .any()
-    ):
-        return None
-
-    out = pd.DataFrame({"date": day_values, "path": pd.Series(normal, dtype=object)})
-    for name, number in values.items():
-        out[name] = number
+        groups = encoded.indices.to_numpy()
+    if len(days) > 1:
+        groups, _ = pd.factorize(date_codes.astype(np.int64) * rows + groups)
+    first = _first_of_groups(groups)
+    variants = not first.all()
     if variants:
-        out = out.groupby(["date", "path"], as_index=False, sort=False)[list(values)].sum()
-    return out.reset_index(drop=True), rows
+        merged = np.flatnonzero(np.bincount(groups)[groups] > 1)
+        pairs = zip(groups[merged].tolist(), raw.take(pa.array(merged)).to_pylist(), strict=True)
+        if len(set(pairs)) < len(merged):
+            return None
+        later = merged[~first[merged]]
+        for name, number in values.items():
+            summed = number[first]
+            np.add.at(summed, groups[later], number[later])
+            values[name] = summed
+        day_values = day_values[first]
+        normal = normal.filter(pa.array(first))
+    path = normal.to_pandas()  # pandas' `str` dtype over the same Arrow data
+    out = pd.DataFrame({"date": day_values, "path": path, **values}, copy=False)
+    return out, rows
+
+
+def _first_of_groups(groups: np.ndarray) -> np.ndarray:
+    """Which rows start their group, for group numbers given in order of first appearance."""
+    if not len(groups):
+        return np.zeros(0, dtype=bool)
+    highest = np.maximum.accumulate(groups)
+    return np.concatenate(([True], highest[1:] > highest[:-1]))
 
 
 # Bytes that the pandas path may read differently from pyarrow's plain split on commas and

@@ -186,7 +186,7 @@ def read_ga4_events(path: Path | str, *, today: date | None = None) -> DailyRows
     frame = pd.DataFrame(
         {
             "date": pd.to_datetime([k[0] for k in keys]).astype("datetime64[s]"),
-            "path": pd.Series([k[1] for k in keys], dtype=object),
+            "path": pd.Series([k[1] for k in keys], dtype="str"),  # as read_daily_csv gives
         }
     )
     for name in ANALYTICS_METRICS:

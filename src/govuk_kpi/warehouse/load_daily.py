@@ -20,12 +20,14 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, and_, delete, or_, select, update
 
 from govuk_kpi.core.metrics import DAILY_METRICS
+from govuk_kpi.sources.arrow_memory import system_allocator
 from govuk_kpi.sources.daily_csv import DailyRows
 from govuk_kpi.sources.provenance import is_generated
 from govuk_kpi.warehouse.batch import BatchResult, insert_rejects, run_batch
-from govuk_kpi.warehouse.bulk import bulk_insert
+from govuk_kpi.warehouse.bulk import bulk_insert, bulk_insert_arrays
 from govuk_kpi.warehouse.calendar import date_key, date_range, ensure_dates
 from govuk_kpi.warehouse.models import DimEdition, FactPageDaily, FactUnmatchedDaily
+from govuk_kpi.warehouse.rollups import retract_days
 
 FACT_COLUMNS = ("date_key", "edition_key", "page_id", *DAILY_METRICS, "batch_id", "feedex_batch_id")
 UNMATCHED_COLUMNS = ("date_key", "path", "source", *DAILY_METRICS, "batch_id")
@@ -35,9 +37,10 @@ _NEVER = date.max.toordinal()
 class EditionMatcher:
     """Finds the edition live at a path on a day: live at any moment of the day, newest first.
 
-    The editions are held as arrays (the paths as an Arrow string array); a path with one
-    edition (nearly all of them) is matched by a vectorised lookup, and only paths with several
-    editions go through a loop.
+    The editions are held as arrays ordered newest first (by valid_from, then edition_key), the
+    paths as Arrow strings. One hash lookup gives each row the newest edition at its path, which
+    is the answer whenever it is live that day (nearly always); for the other rows the older
+    editions at their paths are tried in turn, newest first, all such rows at once.
     """
 
     def __init__(self, connection: Connection, since: date | None = None) -> None:
@@ -53,17 +56,19 @@ class EditionMatcher:
         first = start.astype("datetime64[D]").astype(np.int64) + epoch
         last = end_day.astype(np.int64) + epoch - at_midnight.astype(np.int64)
         last[open_ended] = _NEVER
-        # The seen ones, oldest first; the edition key breaks ties, as a scan in key order would.
-        keep = np.flatnonzero(seen)
-        keep = keep[np.lexsort((editions.edition_keys[keep], start[keep]))]
-        paths = editions.paths
-        if len(keep) != len(paths) or np.any(keep != np.arange(len(keep))):
-            paths = paths.take(pa.array(keep))
-        self._paths = paths if isinstance(paths, pa.ChunkedArray) else pa.chunked_array([paths])
-        self._first = first[keep]
-        self._last = last[keep]
-        self._editions = editions.edition_keys[keep]
-        self._pages = editions.page_ids[keep]
+        # Unseen editions stay in place (no copy of the paths to drop them) but are live on no day.
+        first[~seen], last[~seen] = 1, 0
+        keys, pages, paths = editions.edition_keys, editions.page_ids, editions.paths
+        order = _newest_first(start, keys)
+        if order is not None:
+            paths = paths.take(pa.array(order))
+            first, last, keys, pages, seen = (a[order] for a in (first, last, keys, pages, seen))
+        self._paths = paths
+        self._first = first
+        self._last = last
+        self._editions = keys
+        self._pages = pages
+        self._seen = seen
         self._by_path: dict[str, list[tuple[int, int, int, int]]] | None = None
 
     def _entry(self, i: int) -> tuple[int, int, int, int]:
@@ -79,13 +84,16 @@ class EditionMatcher:
         """Per path, its editions as (first day, last day, edition_key, page_id), oldest first."""
         if self._by_path is None:
             by_path: dict[str, list[tuple[int, int, int, int]]] = {}
-            for i, path in enumerate(self._paths.to_pylist()):
-                by_path.setdefault(path, []).append(self._entry(i))
+            paths = self._paths.to_pylist()
+            for i in reversed(np.flatnonzero(self._seen).tolist()):
+                by_path.setdefault(paths[i], []).append(self._entry(i))
             self._by_path = by_path
         return self._by_path
 
     def match(
-        self, days: Sequence[int] | np.ndarray, paths: Sequence[str] | np.ndarray
+        self,
+        days: Sequence[int] | np.ndarray,
+        paths: Sequence[str] | np.ndarray | pd.Series | pa.Array | pa.ChunkedArray,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Edition keys and page ids per row (day ordinals, normalised paths); -1 for no match."""
         if len(days) != len(paths):
@@ -95,38 +103,62 @@ class EditionMatcher:
         if not len(paths) or not len(self._paths):
             return editions, pages
         day = np.asarray(days, dtype=np.int64)
-        # One hash pass over the editions' paths and the rows' paths together: a code per path.
-        # A row's path is known when some edition has its code.
-        rows_paths = pa.array(np.asarray(paths, dtype=object), type=pa.string())
-        encoded = pa.concat_arrays([*self._paths.chunks, rows_paths]).dictionary_encode()
-        codes = encoded.indices.to_numpy().astype(np.int64)
-        own, wanted = codes[: len(self._paths)], codes[len(self._paths) :]
-        counts = np.bincount(own, minlength=len(encoded.dictionary))
-        # Per code: the one edition's position, or -1 when its path has none or several.
-        single = np.full(len(counts), -1, dtype=np.int64)
-        once = counts[own] == 1
-        single[own[once]] = np.flatnonzero(once)
-        at = single[wanted]
+        # Arrow's index_in gives the first position in the value set of an equal value: with
+        # the editions newest first, the newest edition at the row's path (null for none).
+        at = pc.index_in(_arrow_strings(paths), value_set=self._paths).fill_null(-1)
+        at = at.to_numpy(zero_copy_only=False)
         rows = np.flatnonzero(at >= 0)
-        at = at[rows]
-        live = (self._first[at] <= day[rows]) & (day[rows] <= self._last[at])
-        rows, at = rows[live], at[live]
-        editions[rows] = self._editions[at]
-        pages[rows] = self._pages[at]
-        # Paths with several editions: the newest live that day wins.
-        several = np.flatnonzero(counts[wanted] > 1)
-        if len(several):
-            multi: dict[int, list[tuple[int, int, int, int]]] = {}
-            for i in np.flatnonzero(~once).tolist():  # oldest first
-                multi.setdefault(int(own[i]), []).append(self._entry(i))
-            for i in several.tolist():
-                d = int(day[i])
-                for first, last, edition_key, page_id in reversed(multi[int(wanted[i])]):
-                    if first <= d <= last:
-                        editions[i] = edition_key
-                        pages[i] = page_id
-                        break
+        at = at[rows].astype(np.int64)
+        older = None
+        while len(rows):
+            live = (self._first[at] <= day[rows]) & (day[rows] <= self._last[at])
+            editions[rows[live]] = self._editions[at[live]]
+            pages[rows[live]] = self._pages[at[live]]
+            rows, at = rows[~live], at[~live]
+            if older is None and len(rows):
+                older = self._older(at)
+            if older is not None:
+                at = older[at]
+                rows, at = rows[at >= 0], at[at >= 0]
         return editions, pages
+
+    def _older(self, newest: np.ndarray) -> np.ndarray:
+        """Per edition, the next older edition at its path (-1 for none), for the paths of the
+        editions at `newest` (positions of the newest edition at a path); -1 for the others."""
+        wanted = self._paths.take(pa.array(np.unique(newest)))
+        same = np.flatnonzero(
+            pc.is_in(self._paths, value_set=wanted).to_numpy(zero_copy_only=False)
+        )
+        path = pc.index_in(self._paths.take(pa.array(same)), value_set=wanted)
+        path = path.to_numpy(zero_copy_only=False)
+        order = np.lexsort((same, path))  # by path, then newest first
+        same, path = same[order], path[order]
+        older = np.full(len(self._paths), -1, dtype=np.int64)
+        follows = path[1:] == path[:-1]
+        older[same[:-1][follows]] = same[1:][follows]
+        return older
+
+
+def _newest_first(start: np.ndarray, keys: np.ndarray) -> np.ndarray | None:
+    """The order that puts editions newest first: by valid_from, the edition key breaking ties
+    (as a scan in key order would), both descending. None when they are in that order already,
+    as editions read in descending key order nearly always are."""
+    later, earlier = start[:-1], start[1:]
+    if np.all((earlier < later) | ((earlier == later) & (keys[1:] < keys[:-1]))):
+        return None
+    return np.lexsort((keys, start))[::-1].copy()
+
+
+def _arrow_strings(
+    values: Sequence[str] | np.ndarray | pd.Series | pa.Array | pa.ChunkedArray,
+) -> pa.Array | pa.ChunkedArray:
+    """Strings as Arrow strings: without a copy when they are Arrow strings already (a column
+    of pandas' `str` dtype, as the daily CSV reader gives)."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    if isinstance(values, pd.Series):
+        return pa.array(values)
+    return pa.array(np.asarray(values, dtype=object), type=pa.string())
 
 
 class Editions(NamedTuple):
@@ -167,6 +199,9 @@ def _read_editions_postgresql(connection: Connection, since: date | None) -> Edi
         params = (since,)
     with connection.connection.driver_connection.cursor() as cursor:
         rows = cursor.execute(sql, params).fetchall()
+    # Rows come in the table's physical order, mostly oldest first: reversed, mostly newest
+    # first, as the matcher wants them (reversing the list is cheap, reordering arrays is not).
+    rows.reverse()
     return _editions(rows)
 
 
@@ -188,16 +223,17 @@ def _editions(rows: Sequence[Sequence]) -> Editions:
 # by Arrow; building a Python tuple per row took most of the time. The aggregates of one query
 # see the rows in the same order. The counts show whether a separator was inside a value (or a
 # valid_to was ''), and then the rows are fetched one by one instead. The editions come in
-# chunks in key order, so that the texts stay small and their memory is used again.
+# chunks in descending key order, so that the texts stay small and their memory is used again,
+# and newest first as the matcher wants them (no reordering copy of the paths).
 _SQLITE_CHUNK = 65_536
 _SQLITE_COLUMNS = (
-    "SELECT count(*), count(valid_to), max(edition_key),"
+    "SELECT count(*), count(valid_to), min(edition_key),"
     " group_concat(base_path, char(10)),"
     " group_concat(valid_from, char(10)),"
     " group_concat(ifnull(valid_to, ''), char(10)),"
     " group_concat(edition_key), group_concat(page_id)"
     " FROM (SELECT base_path, valid_from, valid_to, edition_key, page_id FROM dim_edition"
-    " WHERE edition_key > ?{since} ORDER BY edition_key LIMIT ?)"
+    " WHERE edition_key < ?{since} ORDER BY edition_key DESC LIMIT ?)"
 )
 _SQLITE_ROWS = "SELECT base_path, valid_from, valid_to, edition_key, page_id FROM dim_edition"
 # Stored as ISO text, the date first: compared with the day as text, this keeps every edition
@@ -228,12 +264,12 @@ def _read_editions_sqlite(connection: Connection, since: date | None) -> Edition
         return parsed[encoded.indices.to_numpy()]
 
     paths, starts, ends, keys, pages = [], [], [], [], []
-    after = -(2**63)
+    before = 2**63 - 1
     cursor = connection.connection.driver_connection.cursor()
     try:
         while True:
-            count, ended, last, *texts = cursor.execute(
-                chunk_sql, (after, *params, _SQLITE_CHUNK)
+            count, ended, lowest, *texts = cursor.execute(
+                chunk_sql, (before, *params, _SQLITE_CHUNK)
             ).fetchone()
             if count == 0:
                 break
@@ -245,7 +281,8 @@ def _read_editions_sqlite(connection: Connection, since: date | None) -> Edition
                 not (len(path) == len(start) == len(end) == count)
                 or (pc.sum(pc.not_equal(end, "")).as_py() or 0) != ended
             ):
-                return _editions(cursor.execute(_SQLITE_ROWS + where, params).fetchall())
+                sql = _SQLITE_ROWS + where + " ORDER BY edition_key DESC"
+                return _editions(cursor.execute(sql, params).fetchall())
             paths.append(path)
             starts.append(timestamps(start))
             ends.append(timestamps(end))
@@ -253,7 +290,7 @@ def _read_editions_sqlite(connection: Connection, since: date | None) -> Edition
             pages.append(page.cast(pa.int64()).to_numpy())
             if count < _SQLITE_CHUNK:
                 break
-            after = last
+            before = lowest
     finally:
         cursor.close()
     if not paths:
@@ -298,7 +335,7 @@ def _gc_paused() -> Iterator[None]:
 
 def load_daily(engine: Engine, rows: DailyRows, *, skip_if_loaded: bool = True) -> BatchResult:
     """Load one read daily CSV as one batch, replacing its source's figures for its dates."""
-    with _gc_paused():
+    with _gc_paused(), system_allocator():
         return _load_daily(engine, rows, skip_if_loaded=skip_if_loaded)
 
 
@@ -318,12 +355,11 @@ def _load_daily(engine: Engine, rows: DailyRows, *, skip_if_loaded: bool) -> Bat
             frame["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
             + date(1970, 1, 1).toordinal()
         )
-        editions, pages = EditionMatcher(connection, since=first).match(
-            ordinals, frame["path"].to_numpy(dtype=object)
-        )
+        editions, pages = EditionMatcher(connection, since=first).match(ordinals, frame["path"])
         keys = _date_keys(ordinals)
         matched = editions >= 0
         span = (date_key(first), date_key(last))
+        retract_days(connection, first, last)  # before the facts change: see rollups.py
         if rows.source == "analytics":
             _replace_analytics(connection, batch_id, span, keys, editions, pages, matched, rows)
         else:
@@ -351,15 +387,15 @@ def _date_keys(ordinals: np.ndarray) -> np.ndarray:
     return keys[where.reshape(-1)]
 
 
-def _metric_lists(rows: DailyRows, mask: np.ndarray, order: np.ndarray) -> dict[str, list[int]]:
-    """Each of the ten metrics for the masked rows in `order`: zeros for the other source's."""
-    count = int(mask.sum())
+def _metric_lists(rows: DailyRows, at: np.ndarray) -> dict[str, list[int]]:
+    """Each of the ten metrics for the rows at positions `at`, in that order: zeros for the
+    other source's."""
     out = {}
     for name in DAILY_METRICS:
         if name in rows.metrics:
-            out[name] = rows.frame[name].to_numpy()[mask][order].tolist()
+            out[name] = rows.frame[name].to_numpy()[at].tolist()
         else:
-            out[name] = [0] * count
+            out[name] = [0] * len(at)
     return out
 
 
@@ -388,19 +424,24 @@ def _replace_analytics(
         )
     }
     connection.execute(delete(FactPageDaily).where(in_span))
-    k, e, p = keys[matched], editions[matched], pages[matched]
-    order = np.lexsort((e, k))
-    k, e, p = k[order].tolist(), e[order].tolist(), p[order].tolist()
-    metrics = _metric_lists(rows, matched, order)
+    # In the primary key's order, so that its index grows at the end. A day file has one day:
+    # a plain sort of the edition keys (several times faster than lexsort) gives that order.
+    at = np.flatnonzero(matched)
+    k, e = keys[at], editions[at]
+    at = at[np.argsort(e) if not len(k) or k.min() == k.max() else np.lexsort((e, k))]
     table = FactPageDaily.__tablename__
     if not kept:
         # No feedback counts to keep: feedex, batch_id and feedex_batch_id are the same on every
         # row, so they are constants of the statement rather than parameters of each row.
         constants = {"feedex": 0, "batch_id": batch_id, "feedex_batch_id": None}
         varying = [c for c in FACT_COLUMNS if c not in constants]
-        columns = [k, e, p, *(metrics[name] for name in varying[3:])]
-        bulk_insert(connection, table, varying, zip(*columns, strict=True), constants)
+        metrics = [rows.frame[name].to_numpy() for name in varying[3:]]
+        bulk_insert_arrays(
+            connection, table, varying, [keys, editions, pages, *metrics], at, constants
+        )
         return
+    k, e, p = keys[at].tolist(), editions[at].tolist(), pages[at].tolist()
+    metrics = _metric_lists(rows, at)
     feedex = metrics["feedex"]
     feedex_batch: list[int | None] = [None] * len(k)
     for i, key in enumerate(zip(k, e, strict=True)):
@@ -498,10 +539,11 @@ def _replace_unmatched(
     )
     if not unmatched.any():
         return
-    order = np.arange(int(unmatched.sum()))
-    metrics = _metric_lists(rows, unmatched, order)
-    k = keys[unmatched].tolist()
-    paths = rows.frame["path"].to_numpy()[unmatched].tolist()
+    at = np.flatnonzero(unmatched)
+    metrics = _metric_lists(rows, at)
+    k = keys[at].tolist()
+    # Only the unmatched paths become Python strings (the column may be Arrow strings).
+    paths = rows.frame["path"].iloc[at].tolist()
     columns = [
         k,
         paths,

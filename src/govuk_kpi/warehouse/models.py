@@ -325,9 +325,34 @@ class AggPageWindow(Base):
     locals().update(_metric_columns())
     days: Mapped[int] = mapped_column(Integer)
 
+    # A listing's top pages by (unique) page views are read in index order, backwards
+    # (kpi's content()).
+    __table_args__ = tuple(
+        Index(f"ix_agg_page_window_{metric}", "window", metric) for metric in ("pviews", "upviews")
+    )
+
+
+class AggOrganisationMonthly(Base):
+    """Monthly sums per organisation of the page items' newest editions (0: no organisation).
+
+    `pages` counts the page items with facts that month. No foreign key on the organisation:
+    0 stands for none.
+    """
+
+    __tablename__ = "agg_organisation_monthly"
+
+    month_key: Mapped[int] = mapped_column(ForeignKey("dim_month.month_key"), primary_key=True)
+    organisation_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    locals().update(_metric_columns())
+    pages: Mapped[int] = mapped_column(Integer)
+
 
 class RollupState(Base):
-    """What each rollup was last refreshed from: its as-of date and the newest batch it saw."""
+    """What each rollup was last refreshed from: its as-of date and the newest batch it saw.
+
+    Every rollup holds the facts of the days up to `as_of` and none after. `content_batch_id`
+    is the newest content or organisations batch the organisation rollup saw.
+    """
 
     __tablename__ = "rollup_state"
 
@@ -336,3 +361,25 @@ class RollupState(Base):
     date_from: Mapped[date | None] = mapped_column(Date)
     last_batch_id: Mapped[int] = mapped_column(Integer)
     refreshed_at: Mapped[datetime] = mapped_column(DateTime)
+    content_batch_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class RollupPendingDay(Base):
+    """A day already in the rollups whose facts a load has replaced since: refolded next."""
+
+    __tablename__ = "rollup_pending_day"
+
+    date_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class RollupRetraction(Base):
+    """What the rollups hold of a pending day, per page item: taken back out when refolded.
+
+    A work table, emptied by every refresh; no foreign keys, so the copy costs little.
+    """
+
+    __tablename__ = "rollup_retraction"
+
+    date_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    page_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    locals().update(_metric_columns())

@@ -1,0 +1,29 @@
+"""The window rollup indexed by page views and unique page views, for listings' top pages.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-28
+"""
+
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+SORTED_BY = ("pviews", "upviews")
+
+
+def upgrade() -> None:
+    for metric in SORTED_BY:
+        op.create_index(
+            f"ix_agg_page_window_{metric}",
+            "agg_page_window",
+            ["window", metric],  # read backwards for the top pages
+        )
+
+
+def downgrade() -> None:
+    for metric in SORTED_BY:
+        op.drop_index(f"ix_agg_page_window_{metric}", table_name="agg_page_window")
