@@ -109,3 +109,49 @@ def test_apply_errors(client: httpx.Client, apply: str, status: int) -> None:
     response = client.get("/odata/MonthlyMetrics", params={"$apply": apply})
     assert response.status_code == status, response.text
     assert response.json()["error"]["message"]
+
+
+ROUTABLE = (
+    "groupby((organisation,month),aggregate(pviews with sum as pviews))",
+    "filter(year eq 2026 and organisation ne null)"
+    "/groupby((organisation_key,year),aggregate(upviews with sum as u,$count as n))",
+    "filter(month eq 'march-2026')/aggregate(pviews with sum as total,exits with sum as x)",
+    "groupby((month,first_day),aggregate(feedex with sum as f,searches with sum as s))",
+)
+
+
+@pytest.mark.parametrize("apply", ROUTABLE)
+def test_totals_per_organisation_and_month_come_from_the_rollup_with_the_same_answer(
+    client: httpx.Client, sample_url: str, apply: str
+) -> None:
+    from govuk_kpi.api.odata.apply import parse_apply
+    from govuk_kpi.api.odata.rollup_route import route_to_rollup
+    from govuk_kpi.warehouse.db import get_engine
+
+    with get_engine(sample_url).connect() as connection:
+        routed = route_to_rollup(connection, "MonthlyMetrics", parse_apply(apply), "MonthlyMetric")
+    assert routed is not None, "a total per organisation and month should read the rollup"
+    rollup = _all(client, "/odata/MonthlyMetrics", {"$apply": apply})
+    # `days` is a page-level property: filtering on it keeps the query on the page rows.
+    pages = _all(client, "/odata/MonthlyMetrics", {"$apply": f"filter(days ge 0)/{apply}"})
+    assert rollup and sorted(map(repr, rollup)) == sorted(map(repr, pages))
+
+
+@pytest.mark.parametrize(
+    "apply",
+    (
+        "groupby((organisation),aggregate(pviews with average as mean))",
+        "groupby((page_id),aggregate(pviews with sum as total))",
+        "aggregate($count as rows)",
+        "groupby((organisation),aggregate(days with sum as d))",
+    ),
+)
+def test_questions_the_rollup_cannot_answer_stay_on_the_page_rows(
+    sample_url: str, apply: str
+) -> None:
+    from govuk_kpi.api.odata.apply import parse_apply
+    from govuk_kpi.api.odata.rollup_route import route_to_rollup
+    from govuk_kpi.warehouse.db import get_engine
+
+    with get_engine(sample_url).connect() as connection:
+        assert route_to_rollup(connection, "MonthlyMetrics", parse_apply(apply), "X") is None

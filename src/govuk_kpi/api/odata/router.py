@@ -27,6 +27,7 @@ from govuk_kpi.api.odata.expressions import (
 )
 from govuk_kpi.api.odata.metadata import csdl_json, csdl_xml
 from govuk_kpi.api.odata.model import NAMESPACE, EntitySet, entity_sets
+from govuk_kpi.api.odata.rollup_route import route_to_rollup
 from govuk_kpi.api.render import plain
 
 DEFAULT_PAGE_SIZE = 1000
@@ -348,9 +349,10 @@ class Service:
         _, columns = self._columns(entity)
         query: Select = select(*[c.label(n) for n, (c, _) in columns.items()])
         if options.get("apply") is not None:
-            query, columns = apply_transformations(
-                parse_apply(options.get("apply") or ""), columns, entity.type_name
-            )
+            steps = parse_apply(options.get("apply") or "")
+            with self.engine.connect() as connection:
+                routed = route_to_rollup(connection, entity.name, steps, entity.type_name)
+            query, columns = routed or apply_transformations(steps, columns, entity.type_name)
         if options.get("filter") is not None:
             where = compile_filter(options.get("filter") or "", columns, entity.type_name)
             if options.get("apply") is not None:
