@@ -7,29 +7,14 @@ database on a throwaway cluster started once per session. Restrict the backends 
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from support.backends import BACKENDS_ENV, selected_backends
 from support.postgres import INSTALL_HINT, PostgresCluster, PostgresUnavailableError
-
-BACKENDS = ("sqlite", "postgresql")
-BACKENDS_ENV = "GOVUK_KPI_TEST_BACKENDS"
-
-
-def selected_backends() -> list[str]:
-    """Return the backends named by ``GOVUK_KPI_TEST_BACKENDS``, all of them by default."""
-    raw = os.environ.get(BACKENDS_ENV, ",".join(BACKENDS))
-    names = [name.strip().lower() for name in raw.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(BACKENDS))
-    if unknown or not names:
-        raise pytest.UsageError(
-            f"{BACKENDS_ENV}={raw!r}: expected a comma-separated subset of {', '.join(BACKENDS)}"
-        )
-    return [name for name in BACKENDS if name in names]
 
 
 @pytest.fixture(scope="session")

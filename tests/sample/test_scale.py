@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import Engine, case, func, select
 from sqlalchemy.orm import Session
 
-from conftest import selected_backends
 from govuk_kpi.core.document_types import document_type_label
 from govuk_kpi.core.errors import ConfigError
 from govuk_kpi.core.paths import normalise_path
@@ -46,6 +45,7 @@ from govuk_kpi.warehouse.models import (
     FactPageDaily,
     LoadBatch,
 )
+from support.backends import selected_backends
 from support.postgres import PostgresCluster
 from support.snapshot import snapshot, table_digest
 

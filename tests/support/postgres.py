@@ -71,11 +71,17 @@ class PostgresCluster:
         bindir: Directory holding ``initdb`` and ``pg_ctl``; found with :func:`find_bindir`
             when None.
         os_user: OS user that owns and runs the cluster when the current user is root.
+        settings: postgresql.conf settings over the tests' defaults.
     """
 
     superuser = "postgres"
 
-    def __init__(self, bindir: Path | None = None, os_user: str = "postgres") -> None:
+    def __init__(
+        self,
+        bindir: Path | None = None,
+        os_user: str = "postgres",
+        settings: dict[str, str] | None = None,
+    ) -> None:
         found = bindir or find_bindir()
         if found is None:
             raise PostgresUnavailableError(
@@ -83,6 +89,8 @@ class PostgresCluster:
                 f"/usr/lib/postgresql/*/bin: {INSTALL_HINT}."
             )
         self.bindir = found
+        # The tests' settings trade durability for speed; a benchmark may want a server's.
+        self.settings = {**_SETTINGS, **(settings or {})}
         self.os_user = os_user if os.geteuid() == 0 else None
         self.port = 5432  # only names the socket file inside our private socket directory
         self.base_dir: Path | None = None
@@ -170,7 +178,7 @@ class PostgresCluster:
             "C",
             "--no-sync",
         )
-        settings = {**_SETTINGS, "unix_socket_directories": f"'{self.socket_dir}'"}
+        settings = {**self.settings, "unix_socket_directories": f"'{self.socket_dir}'"}
         settings["port"] = str(self.port)
         with (self.data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write("\n# govuk-kpi test cluster\n")
