@@ -109,7 +109,11 @@ def load(
 
 
 @main.command()
-@click.option("--full", is_flag=True, help="Recompute every month, not only those loads touched.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Recompute every rollup from the facts instead of folding in the changed days.",
+)
 @click.pass_context
 @_one_line_errors
 def rollup(ctx: click.Context, full: bool) -> None:
