@@ -30,7 +30,6 @@ import multiprocessing
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from api import serve  # noqa: E402  `govuk-kpi serve` with a rate limit never reached
 
 BIN = Path(sys.executable).with_name("govuk-kpi")
 LOAD_RATIO_TARGET = 2.0
@@ -205,41 +207,6 @@ def key_to_iso(day_key: int) -> str:
 
 
 # -- the API ----------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def serve(url: str) -> tuple[subprocess.Popen, str]:
-    """`govuk-kpi serve` with a rate limit the benchmark never reaches."""
-    import httpx
-
-    port = _free_port()
-    env = {
-        **os.environ,
-        "GOVUK_KPI_DATABASE_URL": url,
-        "GOVUK_KPI_API_RATE": "1000000",
-        "GOVUK_KPI_API_BURST": "1000000",
-    }
-    process = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/v1/metrics", timeout=2).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the API server did not start")
 
 
 def _server_peak_mib(pid: int) -> float:

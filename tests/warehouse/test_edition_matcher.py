@@ -9,7 +9,7 @@ they start, ends at midnight, and paths whose newest edition is not live on the 
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 import numpy as np
@@ -19,6 +19,7 @@ import pytest
 
 from govuk_kpi.warehouse import load_daily
 from govuk_kpi.warehouse.load_daily import EditionMatcher, Editions
+from support.editions import live_edition
 
 BASE = datetime(2026, 1, 1)
 
@@ -54,22 +55,6 @@ def _history(rng: random.Random, paths: int) -> list[tuple]:
     return rows
 
 
-def _expected(rows: list[tuple], day: int, path: str) -> tuple[int, int]:
-    best = None
-    for base_path, start, end, edition_key, page_id in rows:
-        if base_path != path or (end is not None and end <= start):
-            continue
-        first = start.date().toordinal()
-        if end is None:
-            last = date.max.toordinal()
-        else:
-            midnight = end.hour == end.minute == end.second == end.microsecond == 0
-            last = end.date().toordinal() - midnight
-        if first <= day <= last and (best is None or (start, edition_key) > best[0]):
-            best = ((start, edition_key), edition_key, page_id)
-    return (-1, -1) if best is None else (best[1], best[2])
-
-
 def _editions(rows: list[tuple]) -> Editions:
     paths, starts, ends, keys, pages = zip(*rows, strict=True)
     return Editions(
@@ -101,7 +86,7 @@ def test_matcher_agrees_with_brute_force(
     cases = [(first + d, p) for d in range(40) for p in paths]
     rng.shuffle(cases)
     days = [d for d, _ in cases]
-    want = [_expected(rows, d, p) for d, p in cases]
+    want = [live_edition(rows, d, p) for d, p in cases]
     for given in (
         [p for _, p in cases],
         np.array([p for _, p in cases], dtype=object),

@@ -19,6 +19,7 @@ from govuk_kpi.warehouse.load_daily import (
     Editions,
     _read_editions,
 )
+from support.editions import live_edition
 
 
 def _rows(editions: Editions) -> list[tuple]:
@@ -64,23 +65,6 @@ def test_registered_readers_give_what_sqlalchemy_gives(
     engine.dispose()
 
 
-def _expected(rows: list[tuple], day: int, path: str) -> tuple[int, int]:
-    """The newest edition at `path` live at some moment of `day` (an ordinal), by brute force."""
-    best = None
-    for base_path, start, end, edition_key, page_id in rows:
-        if base_path != path or (end is not None and end <= start):
-            continue
-        first = start.date().toordinal()
-        if end is None:
-            last = date.max.toordinal()
-        else:
-            midnight = end.hour == end.minute == end.second == end.microsecond == 0
-            last = end.date().toordinal() - midnight
-        if first <= day <= last and (best is None or (start, edition_key) > best[0]):
-            best = ((start, edition_key), edition_key, page_id)
-    return (-1, -1) if best is None else (best[1], best[2])
-
-
 def test_matcher_finds_the_newest_live_edition(
     sample_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,7 +83,7 @@ def test_matcher_finds_the_newest_live_edition(
         chosen += [*sorted(by_count, key=by_count.get)[-20:], "/no-such-page"]
         for day in _days(reference):
             ordinal = day.toordinal()
-            want = [_expected(rows, ordinal, p) for p in chosen]
+            want = [live_edition(rows, ordinal, p) for p in chosen]
             for since in (None, day):
                 editions, pages = EditionMatcher(conn, since=since).match(
                     [ordinal] * len(chosen), np.array(chosen, dtype=object)
