@@ -85,6 +85,16 @@ def test_unsupported_database_url(url: str) -> None:
     assert result.returncode == 1 and result.stderr.startswith("error:")
 
 
+def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://postgres@/warehouse?host={tmp_path}&port=5432"
+    result = run("batches", url=url)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("error: the warehouse database failed: ")
+    assert str(tmp_path) in result.stderr  # where it looked
+    assert "Traceback" not in result.stderr
+
+
 def test_metrics_glossary_is_rendered_from_code() -> None:
     assert (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8") == render_markdown()
     assert run("docs", "metrics", "--check").returncode == 0

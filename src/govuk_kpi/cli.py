@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
 from govuk_kpi.core.errors import GovukKpiError
@@ -26,6 +27,12 @@ def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except (GovukKpiError, LookupError) as exc:
             message = exc.args[0] if isinstance(exc, LookupError) and exc.args else exc
             click.echo(f"error: {message}", err=True)
+            sys.exit(1)
+        except OperationalError as exc:
+            # The database is unreachable or gave up (down, wrong socket, disk full): the
+            # driver's own first line says which; whatever was being written rolled back.
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            click.echo(f"error: the warehouse database failed: {reason}", err=True)
             sys.exit(1)
 
     return wrapper
