@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from datetime import date, datetime
@@ -30,6 +31,7 @@ DAYS = [date(2026, 10, d) for d in (1, 2, 3, 30)]
 TODAY = date(2026, 11, 1)
 
 _base_dir = Path(tempfile.mkdtemp(prefix="govuk-kpi-property-"))
+atexit.register(shutil.rmtree, _base_dir, ignore_errors=True)  # made at import: no tmp_path
 _base_db = _base_dir / "base.db"
 
 
