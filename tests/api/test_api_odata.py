@@ -10,10 +10,13 @@ from urllib.parse import quote
 import httpx
 import jsonschema
 import pytest
-from api_server import ODATA_PAGE_SIZE
+from api_server import ODATA_PAGE_SIZE, serve
 from lxml import etree
 
+from govuk_kpi.api import create_app
 from govuk_kpi.kpi import Warehouse
+from govuk_kpi.warehouse.db import make_engine, upgrade
+from govuk_kpi.warehouse.load_files import load_daily_path
 
 CSDL = Path(__file__).with_name("odata-csdl")
 SETS = ["Pages", "Organisations", "DocumentTypes", "DailyMetrics", "MonthlyMetrics"]
@@ -351,3 +354,38 @@ def test_odata_405(client: httpx.Client) -> None:
     response = client.post("/odata/Pages", json={})
     error = _odata_error(response, 405)
     assert "read-only" in error["message"]
+
+
+def test_every_answer_says_whether_its_usage_is_generated(client: httpx.Client) -> None:
+    # The sample's usage is generated: collections, $apply answers and single entities say so.
+    pages = client.get("/odata/DailyMetrics", params={"$top": 2}).json()
+    assert pages["@GovukKpi.GeneratedData"] is True
+    applied = client.get(
+        "/odata/MonthlyMetrics",
+        params={"$apply": "aggregate(pviews with sum as pviews)"},
+        headers={"Accept": "application/json;odata.metadata=none"},
+    ).json()
+    assert applied["@GovukKpi.GeneratedData"] is True
+    key = client.get("/odata/Organisations", params={"$top": 1}).json()["value"][0]
+    one = client.get(f"/odata/Organisations({key['organisation_key']})").json()
+    assert one["@GovukKpi.GeneratedData"] is True
+    # The annotation is a term of the model, so clients can look it up.
+    xml = etree.fromstring(client.get("/odata/$metadata").content)
+    terms = xml.findall(".//{http://docs.oasis-open.org/odata/ns/edm}Term")
+    assert [(t.get("Name"), t.get("Type")) for t in terms] == [("GeneratedData", "Edm.Boolean")]
+
+
+def test_real_usage_is_not_called_generated(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/real.db"
+    upgrade(url)
+    day = tmp_path / "analytics.csv"
+    day.write_text(
+        "date,path,pviews,upviews,useful_yes,useful_no,searches,entrances,exits,bounces,"
+        "page_time\n2026-10-30,/not-a-page,5,4,0,0,0,1,1,0,30\n"
+    )
+    engine = make_engine(url)
+    assert load_daily_path(engine, day, "analytics").rows_unmatched == 1
+    engine.dispose()
+    with serve(create_app(url)) as base, httpx.Client(base_url=base) as http:
+        body = http.get("/odata/Pages").json()
+    assert body["@GovukKpi.GeneratedData"] is False

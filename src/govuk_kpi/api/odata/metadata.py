@@ -11,6 +11,13 @@ from govuk_kpi.api.odata.model import CONTAINER, NAMESPACE, entity_sets
 
 EDMX = "http://docs.oasis-open.org/odata/ns/edmx"
 EDM = "http://docs.oasis-open.org/odata/ns/edm"
+# The instance annotation on every answer: whether its usage figures are generated sample data.
+GENERATED_TERM = "GeneratedData"
+GENERATED_ANNOTATION = f"@{NAMESPACE}.{GENERATED_TERM}"
+_GENERATED_DESCRIPTION = (
+    "True when the warehouse's usage figures (page views, feedback) are, at least in part,"
+    " generated sample data rather than GOV.UK's own; every answer carries it."
+)
 
 
 @cache
@@ -51,6 +58,9 @@ def csdl_xml() -> bytes:
         if entity.description:
             note = etree.SubElement(kind, f"{{{EDM}}}Annotation", Term="Core.Description")
             note.set("String", entity.description)
+    term = etree.SubElement(schema, f"{{{EDM}}}Term", Name=GENERATED_TERM, Type="Edm.Boolean")
+    note = etree.SubElement(term, f"{{{EDM}}}Annotation", Term="Core.Description")
+    note.set("String", _GENERATED_DESCRIPTION)
     container = etree.SubElement(schema, f"{{{EDM}}}EntityContainer", Name=CONTAINER)
     for entity in sets.values():
         element = etree.SubElement(
@@ -97,6 +107,11 @@ def csdl_json() -> dict[str, Any]:
         if entity.description:
             kind["@Core.Description"] = entity.description
         schema[entity.type_name] = kind
+    schema[GENERATED_TERM] = {
+        "$Kind": "Term",
+        "$Type": "Edm.Boolean",
+        "@Core.Description": _GENERATED_DESCRIPTION,
+    }
     container: dict[str, Any] = {"$Kind": "EntityContainer"}
     for entity in sets.values():
         entry = {"$Collection": True, "$Type": entity.qualified_type}

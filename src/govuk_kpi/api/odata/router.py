@@ -25,7 +25,7 @@ from govuk_kpi.api.odata.expressions import (
     compile_filter,
     tokenize,
 )
-from govuk_kpi.api.odata.metadata import csdl_json, csdl_xml
+from govuk_kpi.api.odata.metadata import GENERATED_ANNOTATION, csdl_json, csdl_xml
 from govuk_kpi.api.odata.model import NAMESPACE, EntitySet, entity_sets
 from govuk_kpi.api.odata.rollup_route import route_to_rollup
 from govuk_kpi.api.render import plain
@@ -333,9 +333,15 @@ class Service:
         selected = self._select(entity, options.get("select"))
         expands = self._expand(entity, options.get("expand"))
         out = self._shape(entity, [row], selected, expands, options.metadata)[0]
+        out = {GENERATED_ANNOTATION: self._generated(), **out}
         if options.metadata != "none":
             out = {"@odata.context": f"{self.base}/$metadata#{entity.name}/$entity", **out}
         return _json(out, options.metadata)
+
+    def _generated(self) -> bool:
+        """Whether the usage behind the answer is generated sample data (said on every answer,
+        as the REST API's `generated_data` is)."""
+        return self.request.app.state.warehouse.usage_is_generated()
 
     def count_only(self, entity: EntitySet, options: Options) -> Response:
         query, _ = self._query(entity, options)
@@ -503,6 +509,7 @@ class Service:
             body["@odata.context"] = context
         if count is not None:
             body["@odata.count"] = count
+        body[GENERATED_ANNOTATION] = self._generated()
         body["value"] = values
         headers = {}
         if more:
