@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Connection, MetaData, Table
 
 _SUFFIX = "_next"
+_MAX_NAME = 63  # NAMEDATALEN - 1
 
 
 def _quote(connection: Connection, name: str) -> str:
@@ -30,7 +31,7 @@ def create_replacement(connection: Connection, table: Table) -> Table:
 
 
 def _constraints(connection: Connection, table: str) -> list[tuple[str, str, str]]:
-    """(name, kind, definition) of the table's constraints: p(rimary), u(nique), f(oreign)."""
+    """(name, kind, definition) of the table's keys: p(rimary), u(nique), f(oreign)."""
     return [
         (row.conname, row.contype, row.definition)
         for row in connection.exec_driver_sql(
@@ -63,10 +64,14 @@ def swap_in(connection: Connection, table: Table, replacement: Table) -> None:
     old, new = _quote(connection, table.name), _quote(connection, replacement.name)
     constraints = _constraints(connection, table.name)
     indexes = _plain_indexes(connection, table.name)
-    for name, kind, definition in constraints:
-        if kind != "f":  # foreign keys once it has its name: they are checked as they are made
-            temporary = _quote(connection, name + _SUFFIX)
-            connection.exec_driver_sql(f"ALTER TABLE {new} ADD CONSTRAINT {temporary} {definition}")
+    for name in [c[0] for c in constraints] + [i[0] for i in indexes]:
+        if len((name + _SUFFIX).encode()) > _MAX_NAME:  # PostgreSQL would cut the copy's name
+            raise ValueError(f"{name}: too long to swap ({_MAX_NAME - len(_SUFFIX)} bytes at most)")
+    # Everything is built and checked (foreign keys too) before the original is dropped, so
+    # readers wait only for the renames and the commit.
+    for name, _, definition in constraints:
+        temporary = _quote(connection, name + _SUFFIX)
+        connection.exec_driver_sql(f"ALTER TABLE {new} ADD CONSTRAINT {temporary} {definition}")
     for name, definition in indexes:
         # pg_get_indexdef: CREATE [UNIQUE] INDEX name ON schema.table USING method (...) ...
         unique = "UNIQUE " if definition.startswith("CREATE UNIQUE ") else ""
@@ -77,16 +82,11 @@ def swap_in(connection: Connection, table: Table, replacement: Table) -> None:
     connection.exec_driver_sql(f"ANALYZE {new}")  # a new table has no statistics for the planner
     connection.exec_driver_sql(f"DROP TABLE {old}")
     connection.exec_driver_sql(f"ALTER TABLE {new} RENAME TO {old}")
-    for name, kind, definition in constraints:
-        if kind == "f":
-            connection.exec_driver_sql(
-                f"ALTER TABLE {old} ADD CONSTRAINT {_quote(connection, name)} {definition}"
-            )
-        else:
-            connection.exec_driver_sql(
-                f"ALTER TABLE {old} RENAME CONSTRAINT"
-                f" {_quote(connection, name + _SUFFIX)} TO {_quote(connection, name)}"
-            )
+    for name, _, _ in constraints:
+        connection.exec_driver_sql(
+            f"ALTER TABLE {old} RENAME CONSTRAINT"
+            f" {_quote(connection, name + _SUFFIX)} TO {_quote(connection, name)}"
+        )
     for name, _ in indexes:
         connection.exec_driver_sql(
             f"ALTER INDEX {_quote(connection, name + _SUFFIX)} RENAME TO {_quote(connection, name)}"
