@@ -64,7 +64,7 @@ def build_warehouse(url: str, pages: int, days: int) -> dict[str, float]:
     """Generate the warehouse; returns the seconds each step took."""
     from sqlalchemy import text
 
-    from govuk_kpi.warehouse.bulk import bulk_insert
+    from govuk_kpi.warehouse.bulk import bulk_insert, move_key_sequences
     from govuk_kpi.warehouse.calendar import ensure_dates
     from govuk_kpi.warehouse.db import make_engine, upgrade
     from govuk_kpi.warehouse.rollups import refresh_rollups
@@ -159,17 +159,15 @@ def build_warehouse(url: str, pages: int, days: int) -> dict[str, float]:
               (100 + i % 900 + 199) // 200, content_batch) for i in range(1, pages + 1)),
         )  # fmt: skip
         ensure_dates(conn, [first_day + timedelta(days=n) for n in range(days)])
-        if postgres:
-            for table, key in (
-                ("dim_document_type", "document_type_key"),
-                ("dim_organisation", "organisation_key"),
-                ("dim_page", "page_id"),
-                ("dim_edition", "edition_key"),
-            ):
-                conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'),"
-                    f" (SELECT max({key}) FROM {table}))"
-                )
+        move_key_sequences(
+            conn,
+            {
+                "dim_document_type": "document_type_key",
+                "dim_organisation": "organisation_key",
+                "dim_page": "page_id",
+                "dim_edition": "edition_key",
+            },
+        )
     took["dimensions"] = time.perf_counter() - t0
 
     # Daily facts: every page every day, made by the database. Page views are heavy-tailed

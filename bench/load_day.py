@@ -129,7 +129,7 @@ def _variant(path: str, kind: int) -> str:
 
 def setup_warehouse(url: str, paths: list[str]) -> None:
     """A fresh schema, then the pages and their live editions inserted directly in bulk."""
-    from govuk_kpi.warehouse.bulk import bulk_insert
+    from govuk_kpi.warehouse.bulk import bulk_insert, move_key_sequences
     from govuk_kpi.warehouse.db import make_engine, upgrade
 
     upgrade(url)
@@ -252,17 +252,15 @@ def setup_warehouse(url: str, paths: list[str]) -> None:
                 for i, path in enumerate(paths)
             ),
         )
-        if conn.dialect.name == "postgresql":
-            for table, key in (
-                ("dim_document_type", "document_type_key"),
-                ("dim_organisation", "organisation_key"),
-                ("dim_page", "page_id"),
-                ("dim_edition", "edition_key"),
-            ):
-                conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'),"
-                    f" (SELECT max({key}) FROM {table}))"
-                )
+        move_key_sequences(
+            conn,
+            {
+                "dim_document_type": "document_type_key",
+                "dim_organisation": "organisation_key",
+                "dim_page": "page_id",
+                "dim_edition": "edition_key",
+            },
+        )
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select, text
 from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.core.periods import WINDOWS, window_start
 from govuk_kpi.sources.records import EditionRecord, OrganisationRef, TextMetrics
-from govuk_kpi.warehouse.bulk import bulk_insert
+from govuk_kpi.warehouse.bulk import bulk_insert, move_key_sequences
 from govuk_kpi.warehouse.calendar import date_key, date_range, ensure_dates
 from govuk_kpi.warehouse.db import make_engine, upgrade
 from govuk_kpi.warehouse.load_content import load_content
@@ -161,17 +161,15 @@ def build(url: str) -> Engine:
             ("date_key", "edition_key", "page_id", *DAILY_METRICS, "batch_id"),
             facts,
         )
-        if conn.dialect.name == "postgresql":
-            for table, key in (
-                ("dim_document_type", "document_type_key"),
-                ("dim_organisation", "organisation_key"),
-                ("dim_page", "page_id"),
-                ("dim_edition", "edition_key"),
-            ):
-                conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'),"
-                    f" (SELECT max({key}) FROM {table}))"
-                )
+        move_key_sequences(
+            conn,
+            {
+                "dim_document_type": "document_type_key",
+                "dim_organisation": "organisation_key",
+                "dim_page": "page_id",
+                "dim_edition": "edition_key",
+            },
+        )
     refresh_rollups(engine, full=True)
     return engine
 

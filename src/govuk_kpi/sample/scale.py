@@ -73,7 +73,7 @@ from govuk_kpi.sample.generate import (
 from govuk_kpi.sources.daily_csv import FORMATS
 from govuk_kpi.sources.provenance import GENERATED_MARKER
 from govuk_kpi.warehouse.batch import utcnow
-from govuk_kpi.warehouse.bulk import bulk_insert
+from govuk_kpi.warehouse.bulk import bulk_insert, move_key_sequences
 from govuk_kpi.warehouse.calendar import date_key, date_range, ensure_dates
 from govuk_kpi.warehouse.db import get_engine, upgrade, write_transaction
 from govuk_kpi.warehouse.load_files import load_organisations_path
@@ -901,17 +901,15 @@ def _write_content(
     bulk_insert(
         connection, "fact_edition_metrics", _METRIC_COLUMNS, metrics(), {"batch_id": batch_id}
     )
-    if connection.dialect.name == "postgresql":
-        # The keys were given, not drawn from the sequences: move the sequences past them.
-        for table, key in (
-            ("dim_document_type", "document_type_key"),
-            ("dim_page", "page_id"),
-            ("dim_edition", "edition_key"),
-        ):
-            connection.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'),"
-                f" (SELECT max({key}) FROM {table}))"
-            )
+    # The keys were given, not drawn from the sequences.
+    move_key_sequences(
+        connection,
+        {
+            "dim_document_type": "document_type_key",
+            "dim_page": "page_id",
+            "dim_edition": "edition_key",
+        },
+    )
 
 
 # --------------------------------------------------------------------------- daily facts

@@ -80,6 +80,19 @@ def bulk_insert(
     BACKENDS[connection.dialect.name](connection, table, columns, rows, constants or {})
 
 
+def move_key_sequences(connection: Connection, keys: Mapping[str, str]) -> None:
+    """After rows inserted with their keys given (table: key column): move each key's
+    sequence past the largest, so later inserts that draw from it do not collide. PostgreSQL
+    only; SQLite's integer keys follow the largest by themselves."""
+    if connection.dialect.name != "postgresql":
+        return
+    for table, key in keys.items():
+        connection.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'),"
+            f" (SELECT max({key}) FROM {table}))"
+        )
+
+
 # SQLite: rows go in several to a statement (`INSERT ... VALUES (...), (...), ...`). Each
 # statement is bound and stepped once from Python, so per row the driver does a fraction of
 # the work of one `executemany` row; this about halves the insert of a day's facts.
