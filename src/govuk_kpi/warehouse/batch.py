@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
+from govuk_kpi.core.text import visible_control
 from govuk_kpi.core.version import code_version
 from govuk_kpi.sources.records import Reject
 from govuk_kpi.warehouse.db import write_transaction
@@ -192,7 +193,7 @@ def _record_failure(
     exc: Exception,
 ) -> None:
     row = _batch_row(result, sha256, started, date_from, date_to, "failed")
-    row.update(finished_at=utcnow(), message=str(exc)[:2000])
+    row.update(finished_at=utcnow(), message=visible_control(str(exc))[:2000])
     try:
         with engine.begin() as connection:
             connection.execute(insert(LoadBatch), [row])
@@ -207,10 +208,10 @@ def insert_rejects(
     rows = [
         {
             "batch_id": batch_id,
-            "source_file": r.source_file or source_file,
+            "source_file": visible_control(r.source_file or source_file),
             "row_number": r.row,
-            "reason": r.reason,
-            "raw_line": r.raw_line,
+            "reason": visible_control(r.reason),
+            "raw_line": None if r.raw_line is None else visible_control(r.raw_line),
         }
         for r in rejects
     ]
