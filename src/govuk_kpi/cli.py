@@ -86,12 +86,34 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     default=None,
     help="content: when this state of the content was seen (default: now).",
 )
+@click.option(
+    "--replace",
+    nargs=2,
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    metavar="START END",
+    help="Daily kinds: replace every day from START to END, days the file does not hold "
+    "included (their figures are deleted). Without it a load replaces only the days it holds.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Daily kinds: print per day the rows the load would delete and add; write nothing.",
+)
 @click.pass_context
 @_one_line_errors
 def load(
-    ctx: click.Context, kind: str, paths: tuple[Path, ...], observed_at: datetime | None
+    ctx: click.Context,
+    kind: str,
+    paths: tuple[Path, ...],
+    observed_at: datetime | None,
+    replace: tuple[datetime, datetime] | None,
+    dry_run: bool,
 ) -> None:
     """Load files of KIND, each as one all-or-nothing batch.
+
+    A daily file (analytics, feedback, ga4, ga-pages) replaces its source's figures for
+    exactly the days it holds, each wholly, and no other day (docs/formats.md).
 
     \b
     content        Content API JSON: a file, a .jsonl file or a folder of them
@@ -101,18 +123,37 @@ def load(
     ga4            a GA4 BigQuery export, events_YYYYMMDD as JSON lines (docs/extract.md)
     ga-pages       a "Pages" report exported as CSV from Google Analytics (docs/extract.md)
     """
-    from govuk_kpi.warehouse.load_files import LOADERS, require_schema
+    from govuk_kpi.core.errors import ConfigError
+    from govuk_kpi.warehouse.load_daily import Replace
+    from govuk_kpi.warehouse.load_files import DAILY_KINDS, LOADERS, require_schema
 
+    options: dict[str, Any] = {}
+    if kind == "content":
+        options["observed_at"] = observed_at
+    if (replace or dry_run) and kind not in DAILY_KINDS:
+        raise ConfigError(f"--replace and --dry-run are for daily kinds ({', '.join(DAILY_KINDS)})")
+    if replace:
+        if len(paths) != 1:
+            raise ConfigError("--replace takes exactly one file: the range is that file's")
+        options["replace"] = Replace(replace[0].date(), replace[1].date())
+    if dry_run:
+        options["dry_run"] = True
     engine = _engine(ctx)
     require_schema(engine)
-    options = {"observed_at": observed_at} if kind == "content" else {}
     rejected = 0
     for path in tqdm(paths, desc=f"load {kind}", unit="file", disable=None):
         result = LOADERS[kind](engine, path, **options)
         rejected += result.rows_rejected
         tqdm.write(result.summary())
+        if result.dry_run:
+            for change in result.days:
+                tqdm.write(
+                    f"  {change.day.isoformat()}: would delete {change.rows_deleted} rows, "
+                    f"add {change.rows_added}"
+                )
     if rejected:
-        click.echo(f"warning: {rejected} rows rejected; see `govuk-kpi rejects`", err=True)
+        note = " (dry run: not kept)" if dry_run else "; see `govuk-kpi rejects`"
+        click.echo(f"warning: {rejected} rows rejected{note}", err=True)
 
 
 @main.command()
@@ -245,13 +286,39 @@ def health(ctx: click.Context, today: datetime | None) -> None:
 
 @main.command()
 @click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--batch", "batch_id", type=int, default=None, help="Every day this batch replaced.")
 @click.pass_context
 @_one_line_errors
-def batches(ctx: click.Context, limit: int) -> None:
-    """List the newest load batches."""
+def batches(ctx: click.Context, limit: int, batch_id: int | None) -> None:
+    """List the newest load batches, with the days each daily load replaced.
+
+    Each daily load says per day how many of its source's rows it deleted and added
+    (`2026-10-30 -195 +200`); `--batch N` lists every day of one batch.
+    """
     from govuk_kpi.kpi import Warehouse
 
-    frame = Warehouse(engine=_engine(ctx)).batches(limit)
+    warehouse = Warehouse(engine=_engine(ctx))
+    if batch_id is not None:
+        days = warehouse.batch_days([batch_id])
+        if not len(days):
+            click.echo(f"batch {batch_id} replaced no day")
+            return
+        from govuk_kpi.warehouse.calendar import key_to_date
+
+        days.insert(1, "date", days.pop("date_key").map(lambda k: key_to_date(int(k))))
+        click.echo(days.to_string(index=False))
+        return
+    frame = warehouse.batches(limit)
+    if not len(frame):
+        click.echo("no load batches yet")
+        return
+    days = warehouse.batch_days(frame["batch_id"].tolist())
+    replaced = {
+        int(batch): _days_replaced(group) for batch, group in days.groupby("batch_id", sort=False)
+    }
+    frame["days_replaced"] = frame["batch_id"].map(lambda b: replaced.get(int(b), ""))
+    frame["sha256"] = frame["sha256"].str[:12]
+    frame["message"] = frame["message"].fillna("").str.slice(0, 80)
     columns = [
         "batch_id",
         "source",
@@ -262,11 +329,26 @@ def batches(ctx: click.Context, limit: int) -> None:
         "rows_loaded",
         "rows_rejected",
         "rows_unmatched",
+        "days_replaced",
         "sha256",
         "uri",
+        "message",
     ]
-    frame["sha256"] = frame["sha256"].str[:12]
-    click.echo(frame[columns].to_string(index=False) if len(frame) else "no load batches yet")
+    click.echo(frame[columns].to_string(index=False))
+
+
+def _days_replaced(group) -> str:
+    from govuk_kpi.warehouse.batch import DayChange, describe_days
+    from govuk_kpi.warehouse.calendar import key_to_date
+
+    return describe_days(
+        [
+            DayChange(key_to_date(int(k)), int(d), int(a))
+            for k, d, a in zip(
+                group["date_key"], group["rows_deleted"], group["rows_added"], strict=True
+            )
+        ]
+    )
 
 
 @main.command()

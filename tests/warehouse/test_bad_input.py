@@ -284,14 +284,14 @@ GOOD = line(CURRICULUM) + "\n" + line(PETS) + "\n"
             "extra-field.csv",
             GOOD + line("/unmatched-1") + ",99\n" + line("/unmatched-2") + "\n",
             4,
-            "Expected 11 fields in line 4, saw 12",
+            "the row has 12 fields, the header 11",
             id="extra-field-in-a-row",
         ),
         pytest.param(
             "unquoted-thousands.csv",
             GOOD + line("/unmatched-1", "1,234") + "\n",
             4,
-            "not valid CSV",
+            "the row has 12 fields, the header 11 (a comma in an unquoted value?)",
             id="unquoted-1,234",
         ),
         pytest.param(

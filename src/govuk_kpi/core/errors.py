@@ -28,3 +28,24 @@ class HealthError(GovukKpiError):
 
 class RejectedRecord(InputError):
     """One record of an input that cannot be loaded while the rest can: it becomes a reject."""
+
+
+def as_input_error(path: str, exc: BaseException) -> GovukKpiError:
+    """Any failure while reading or loading `path`, as one line naming the file.
+
+    The project's own errors pass through. Others (a file nested too deeply for the parser,
+    a number past Python's digit limit, a database refusing a value, an unreadable file) say
+    what was wrong in words, so the caller prints one line instead of a traceback.
+    """
+    if isinstance(exc, GovukKpiError):
+        return exc
+    if isinstance(exc, RecursionError):
+        return InputError(path, "nested too deeply to read")
+    if isinstance(exc, MemoryError):
+        return InputError(path, "too large to hold in memory")
+    if isinstance(exc, OSError) and exc.strerror:
+        return InputError(path, f"cannot read: {exc.strerror}")
+    # A database driver's error (wrapped by SQLAlchemy as `orig`) says it best in its first line.
+    cause = getattr(exc, "orig", None) or exc
+    detail = (str(cause).strip().splitlines() or [""])[0] or type(cause).__name__
+    return InputError(path, f"cannot load: {detail}")

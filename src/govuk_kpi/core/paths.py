@@ -16,24 +16,28 @@ def normalise_path(raw: str) -> str:
     trailing slash (but keep "/" itself).
 
     Raises:
-        ValueError: the path is not absolute after stripping, holds control characters (a
+        ValueError: the path is empty, not absolute after stripping, holds control characters (a
             NUL byte, a newline), or is longer than `MAX_PATH_LENGTH` characters.
     """
     path = raw.strip()
+    if not path:
+        raise ValueError("path is empty")
     if _CONTROL.search(path):
         raise ValueError("path contains control characters")
     if len(path) > MAX_PATH_LENGTH:
         raise ValueError(f"path is {len(path)} characters long; at most {MAX_PATH_LENGTH} allowed")
     path = path.lower()
+    on_govuk = False
     for prefix in _GOVUK_PREFIXES:
         if path.startswith(prefix):
             path = path[len(prefix) :]
+            on_govuk = True
             break
     for mark in ("?", "#"):
         cut = path.find(mark)
         if cut != -1:
             path = path[:cut]
-    if not path:
+    if not path and on_govuk:  # https://www.gov.uk?x=1 is the home page; "?x=1" is no path
         path = "/"
     if not path.startswith("/"):
         raise ValueError(f"path {raw[:80]!r} is neither absolute nor on www.gov.uk")

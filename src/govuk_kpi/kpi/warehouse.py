@@ -27,6 +27,7 @@ from govuk_kpi.warehouse.models import (
     FactPageDaily,
     FactUnmatchedDaily,
     LoadBatch,
+    LoadBatchDay,
 )
 from govuk_kpi.warehouse.rollups import latest_fact_date
 
@@ -499,6 +500,23 @@ class Warehouse:
                 )
                 .order_by(LoadBatch.batch_id.desc())
                 .limit(limit),
+            )
+
+    def batch_days(self, batch_ids: list[int]) -> pd.DataFrame:
+        """Per day a daily load replaced: its source's rows deleted and added, by batch."""
+        if not batch_ids:
+            return pd.DataFrame(columns=["batch_id", "date_key", "rows_deleted", "rows_added"])
+        with self.engine.connect() as connection:
+            return _frame(
+                connection,
+                select(
+                    LoadBatchDay.batch_id,
+                    LoadBatchDay.date_key,
+                    LoadBatchDay.rows_deleted,
+                    LoadBatchDay.rows_added,
+                )
+                .where(LoadBatchDay.batch_id.in_(batch_ids))
+                .order_by(LoadBatchDay.batch_id, LoadBatchDay.date_key),
             )
 
     def daily_dates(self) -> tuple[date | None, date | None]:

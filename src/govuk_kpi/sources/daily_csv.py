@@ -16,7 +16,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -28,6 +28,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from govuk_kpi.core.errors import InputError
+from govuk_kpi.core.limits import (
+    MAX_FILE_BYTES_ENV,
+    MAX_LINE_BYTES_ENV,
+    Limits,
+    limits,
+    too_early,
+)
 from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.core.paths import MAX_PATH_LENGTH, normalise_path
 from govuk_kpi.sources.arrow_memory import system_allocator
@@ -129,15 +136,15 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
     path = Path(path)
     expected = FORMATS[source]
     metrics = expected[2:]
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    bounds = limits()
+    data = _read_bytes(path, bounds)
     sha = hashlib.sha256(data).hexdigest()
+    data = _plain_line_ends(data.removeprefix(_BOM))  # Excel's "CSV UTF-8" starts with a BOM
+    _check_line_lengths(path, data, bounds.max_line_bytes)
     # A plain file (the common case) is read from its bytes alone: a file it accepts is valid
     # UTF-8 with the documented header and no problem, so the checks below would pass. Anything
     # else is left to them and the pandas path, in their order.
-    plain = _read_plain(data, expected, today)
+    plain = _read_plain(data, expected, today, bounds.earliest_day)
     if plain is not None:
         frame, rows_read = plain
         return DailyRows(source, path, sha, frame, [], rows_read)
@@ -146,17 +153,19 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
     if not text or text.isspace():  # as `not text.strip()`, without copying the text
         raise InputError(str(path), "empty file: expected a header row", 1)
     header_end = text.find("\n")
-    header = next(csv.reader([text[: header_end if header_end != -1 else len(text)]]))
+    header = _csv_row(path, text[: header_end if header_end != -1 else len(text)], 1)
     _check_header(path, header, expected)
     if not text.endswith("\n"):
         last_start = text.rfind("\n") + 1
-        last = next(csv.reader([text[last_start:]]), [])
+        lines = text.count("\n") + 1
+        last = _csv_row(path, text[last_start:], lines)
         if last and len(last) != len(header):
             raise InputError(
                 str(path),
                 f"truncated: the last line has {len(last)} of {len(header)} fields and no line end",
-                text.count("\n") + 1,
+                lines,
             )
+    _check_field_counts(path, text, len(header))
     try:
         # All text first: counts are validated here so a bad one rejects its row, not the file.
         frame = pd.read_csv(
@@ -167,6 +176,7 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
             skipinitialspace=True,
             skip_blank_lines=False,  # kept until numbered, so row numbers match the file's lines
             on_bad_lines="error",
+            index_col=False,  # a row with an extra field is an error, never an index
             engine="c",
         )
     except pd.errors.ParserError as exc:
@@ -190,16 +200,19 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
             reasons[fresh] = reason if isinstance(reason, str) else reason[fresh]
             rejected[fresh] = True
 
-    days = pd.to_datetime(frame["date"], format="%Y-%m-%d", errors="coerce")
-    reject(days.isna(), "date is not a YYYY-MM-DD date")
-    limit = pd.Timestamp(today or date.today())
-    reject(days > limit, "date is in the future")
+    days, date_problems = _parse_days(frame["date"], today or date.today(), bounds.earliest_day)
+    reject(date_problems != "", date_problems)
 
     values = {}
     for name in metrics:
         number = _plain_counts(frame[name])
         if number is None:
             column = frame[name].str.strip()
+            # Past a few dozen characters no count is whole and in range; Python would refuse
+            # to read tens of thousands of digits as a number at all.
+            long = column.str.len() > _MAX_COUNT_TEXT
+            reject(long & column.str.isdigit(), f"{name} is too large (more than {MAX_COUNT})")
+            column = column.mask(long, "")
             number = pd.to_numeric(column, errors="coerce")
             bad = number.isna() | (number != np.floor(number.fillna(0)))
             reject(bad, f"{name} is not a whole number")
@@ -232,7 +245,7 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
 
 
 def _read_plain(
-    data: bytes, expected: Sequence[str], today: date | None
+    data: bytes, expected: Sequence[str], today: date | None, earliest: date
 ) -> tuple[pd.DataFrame, int] | None:
     """The fast path: the good rows and rows read of a plain file, or None when in any doubt.
 
@@ -284,7 +297,7 @@ def _read_plain(
             day = date.fromisoformat(text)
         except ValueError:
             return None
-        if day > limit or day.year < 1700:  # in the future, or out of pandas' timestamps
+        if day > limit or day < earliest or day.year < 1700:  # rejects: the pandas path's
             return None
         days.append(day)
     date_codes = dates.indices.to_numpy()
@@ -381,6 +394,109 @@ _ALREADY_NORMAL = re.compile(
 _ALREADY_NORMAL_RE2 = "^/[a-z0-9_./%~-]*[a-z0-9_.%~-]$"
 
 
+_BOM = b"\xef\xbb\xbf"
+# A count is at most 16 digits (MAX_COUNT); beyond this many characters it is not a count.
+_MAX_COUNT_TEXT = 64
+
+
+def _read_bytes(path: Path, bounds: Limits) -> bytes:
+    """The file's bytes, refused before reading when it is larger than the limit."""
+    try:
+        size = path.stat().st_size
+        if size > bounds.max_file_bytes:
+            raise InputError(
+                str(path),
+                f"the file is {size:,} bytes, over the limit of {bounds.max_file_bytes:,} "
+                f"(raise {MAX_FILE_BYTES_ENV} to allow it)",
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+def _plain_line_ends(data: bytes) -> bytes:
+    """`\r\n` (Windows, Excel) and a lone `\r` (old Mac exports) as `\n`."""
+    if b"\r" not in data:
+        return data
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def _check_line_lengths(path: Path, data: bytes, limit: int) -> None:
+    """Refuse a file with a line longer than `limit` bytes, naming the first such line."""
+    if len(data) <= limit:
+        return
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A)
+    starts = np.concatenate(([0], ends + 1))
+    lengths = np.concatenate((ends, [len(data)])) - starts
+    over = np.flatnonzero(lengths > limit)
+    if len(over):
+        raise InputError(
+            str(path),
+            f"the line is {int(lengths[over[0]]):,} bytes, over the limit of {limit:,} "
+            f"(raise {MAX_LINE_BYTES_ENV} to allow it)",
+            int(over[0]) + 1,
+        )
+
+
+def _csv_row(path: Path, line: str, row: int) -> list[str]:
+    """One line's fields; a line the CSV rules cannot split fails the file, naming it."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error as exc:
+        raise InputError(str(path), f"not valid CSV: {exc}", row) from None
+
+
+def _check_field_counts(path: Path, text: str, fields: int) -> None:
+    """Every non-blank row has as many fields as the header, and no value spans lines (no
+    value of these formats holds a line end), or the file fails naming the row."""
+    reader = csv.reader(io.StringIO(text))
+    start = 1  # the line the row being read starts on
+    try:
+        for row in reader:
+            if any("\n" in field for field in row):
+                raise InputError(
+                    str(path),
+                    "not valid CSV: a quote opened on this row is not closed on it",
+                    start,
+                )
+            if len(row) != fields and any(field.strip() for field in row):  # not blank
+                hint = " (a comma in an unquoted value?)" if len(row) > fields else ""
+                raise InputError(
+                    str(path), f"the row has {len(row)} fields, the header {fields}{hint}", start
+                )
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(str(path), f"not valid CSV: {exc}", start) from None
+
+
+def _parse_days(texts: pd.Series, today: date, earliest: date) -> tuple[pd.Series, pd.Series]:
+    """The days as timestamps (NaT where bad), and per row "" or what was wrong."""
+    codes, uniques = pd.factorize(texts)
+    values, problems = [], []
+    for text in uniques.tolist():
+        day = None
+        if _PLAIN_DATE.fullmatch(text):
+            with suppress(ValueError):  # 2024-02-30 and the like
+                day = date.fromisoformat(text)
+        if day is None:
+            values.append(None)
+            problems.append("date is not a YYYY-MM-DD date")
+        elif day > today:
+            values.append(None)
+            problems.append("date is in the future")
+        elif day < earliest:
+            values.append(None)
+            problems.append(too_early(day, earliest))
+        else:
+            values.append(day)
+            problems.append("")
+    index = texts.index
+    if not len(uniques):
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[s]"), pd.Series("", index=index)
+    days = pd.Series(pd.to_datetime(values).to_numpy()[codes], index=index)
+    return days, pd.Series(np.array(problems, dtype=object)[codes], index=index)
+
+
 def _plain_counts(raw: pd.Series) -> np.ndarray | None:
     """The counts as int64 when every value is plain ASCII digits up to `MAX_COUNT`, else None.
 
@@ -394,7 +510,7 @@ def _plain_counts(raw: pd.Series) -> np.ndarray | None:
         return None
     try:
         numbers = values.astype(np.int64)  # int() of each: plain digits, checked above
-    except OverflowError:
+    except (OverflowError, ValueError):  # past int64, or past Python's digit limit
         return None
     if len(numbers) and numbers.max() > MAX_COUNT:
         return None

@@ -7,17 +7,29 @@ its own, as a `failed` batch with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import OperationalError
 
+from govuk_kpi.core.errors import as_input_error
 from govuk_kpi.core.text import visible_control
 from govuk_kpi.core.version import code_version
 from govuk_kpi.sources.records import Reject
+from govuk_kpi.warehouse.calendar import date_key
 from govuk_kpi.warehouse.db import write_transaction
-from govuk_kpi.warehouse.models import LoadBatch, LoadReject
+from govuk_kpi.warehouse.models import LoadBatch, LoadBatchDay, LoadReject
+
+
+@dataclass(frozen=True)
+class DayChange:
+    """What a daily load did (or, dry, would do) to one day: its source's rows out and in."""
+
+    day: date
+    rows_deleted: int
+    rows_added: int
 
 
 @dataclass
@@ -34,6 +46,12 @@ class BatchResult:
     skipped_as: int | None = None
     is_generated: bool = False
     notes: list[str] = field(default_factory=list)
+    days: list[DayChange] = field(default_factory=list)  # daily loads: the days replaced
+    dry_run: bool = False  # nothing was written: the counts say what a load would do
+
+    def day_summary(self) -> str:
+        """The days replaced, each with its rows deleted and added."""
+        return describe_days(self.days)
 
     def summary(self) -> str:
         """One line for the command line."""
@@ -46,8 +64,26 @@ class BatchResult:
             f"{self.rows_loaded} loaded, {self.rows_rejected} rejected"
         )
         if self.source in ("analytics", "feedback"):
-            text += f", {self.rows_unmatched} unmatched"
+            text += f", {self.rows_unmatched} unmatched; replaced {self.day_summary()}"
+        if self.dry_run:
+            text = f"dry run, nothing written: {self.source} {self.uri}: " + text.split(": ", 1)[1]
         return text
+
+
+def describe_days(changes: Sequence[DayChange]) -> str:
+    """Days as `DAY -deleted +added`, or their count, span and totals past three days."""
+    if not changes:
+        return "no day replaced"
+    if len(changes) <= 3:
+        return "; ".join(f"{c.day.isoformat()} -{c.rows_deleted} +{c.rows_added}" for c in changes)
+    deleted = sum(c.rows_deleted for c in changes)
+    added = sum(c.rows_added for c in changes)
+    first, last = changes[0].day.isoformat(), changes[-1].day.isoformat()
+    return f"{len(changes)} days {first}..{last} -{deleted} +{added}"
+
+
+class DryRun(Exception):
+    """Raised by a batch's work once its counts are known, to roll everything back."""
 
 
 class NothingChanged(Exception):
@@ -127,6 +163,21 @@ def run_batch(
             ).scalar_one()
             result.batch_id = batch_id
             work(connection, batch_id)
+            if result.dry_run:
+                raise DryRun
+            if result.days:
+                connection.execute(
+                    insert(LoadBatchDay),
+                    [
+                        {
+                            "batch_id": batch_id,
+                            "date_key": date_key(c.day),
+                            "rows_deleted": c.rows_deleted,
+                            "rows_added": c.rows_added,
+                        }
+                        for c in result.days
+                    ],
+                )
             connection.execute(
                 update(LoadBatch)
                 .where(LoadBatch.batch_id == batch_id)
@@ -141,16 +192,28 @@ def run_batch(
                 )
             )
         return result
+    except DryRun:
+        # The transaction rolled back: a dry run leaves no trace, not even a batch id.
+        result.batch_id = None
+        return result
     except NothingChanged as unchanged:
         # The transaction rolled back: a repeat of an earlier input leaves no trace at all.
         result.batch_id = None
         result.skipped_as = unchanged.earlier_batch
         return result
-    except BaseException as exc:
+    except OperationalError as exc:
+        # The database itself failed (down, locked, disk full): said as the driver says it.
         result.batch_id = None
-        if isinstance(exc, Exception):
-            _record_failure(engine, result, sha256, started, date_from, date_to, exc)
+        _record_failure(engine, result, sha256, started, date_from, date_to, exc)
         raise
+    except Exception as exc:
+        # Anything else is about this input: one line naming it, recorded as said.
+        result.batch_id = None
+        error = as_input_error(result.uri, exc)
+        _record_failure(engine, result, sha256, started, date_from, date_to, error)
+        if error is exc:
+            raise
+        raise error from exc
 
 
 def _batch_row(

@@ -6,7 +6,7 @@ import calendar
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import ColumnElement, Connection, insert, or_, select
 
 from govuk_kpi.warehouse.models import DimDate, DimMonth
 
@@ -89,3 +89,19 @@ def ensure_dates(connection: Connection, days: Iterable[date]) -> None:
 def date_range(first: date, last: date) -> list[date]:
     """Every day from `first` to `last`, both included."""
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def day_runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Consecutive days as (first, last) runs: a few BETWEENs rather than one key per day."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] == day - timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def on_days(column: ColumnElement, days: Iterable[date]) -> ColumnElement[bool]:
+    """`column` (a YYYYMMDD date key) is one of `days`: exactly those days, never between them."""
+    return or_(*(column.between(date_key(a), date_key(b)) for a, b in day_runs(days)))

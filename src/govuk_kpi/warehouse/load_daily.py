@@ -1,8 +1,10 @@
 """Load daily usage (analytics or feedback CSV) into the daily page facts.
 
 Each row's path is matched to the edition live at that path on that day. Rows that match
-nothing go to `fact_unmatched_daily`. Loading a file replaces exactly its date range for its
-source: analytics and feedback load into the same fact rows without disturbing each other.
+nothing go to `fact_unmatched_daily`. Loading a file replaces its source's figures for exactly
+the days the file holds, each of them wholly, and never a day between them (ADR 0008); a range
+the file does not cover is replaced only when asked by name (`Replace`). Analytics and feedback
+load into the same fact rows without disturbing each other.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
@@ -17,15 +20,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Engine, and_, delete, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
+from govuk_kpi.core.errors import InputError
+from govuk_kpi.core.limits import limits, too_early
 from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.sources.arrow_memory import system_allocator
 from govuk_kpi.sources.daily_csv import DailyRows
 from govuk_kpi.sources.provenance import is_generated
-from govuk_kpi.warehouse.batch import BatchResult, insert_rejects, run_batch
+from govuk_kpi.warehouse.batch import BatchResult, DayChange, insert_rejects, run_batch
 from govuk_kpi.warehouse.bulk import bulk_insert, bulk_insert_arrays
-from govuk_kpi.warehouse.calendar import date_key, date_range, ensure_dates
+from govuk_kpi.warehouse.calendar import date_key, date_range, ensure_dates, on_days
 from govuk_kpi.warehouse.models import DimEdition, FactPageDaily, FactUnmatchedDaily
 from govuk_kpi.warehouse.rollups import retract_days
 
@@ -333,38 +338,99 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_daily(engine: Engine, rows: DailyRows, *, skip_if_loaded: bool = True) -> BatchResult:
-    """Load one read daily CSV as one batch, replacing its source's figures for its dates."""
+@dataclass(frozen=True)
+class Replace:
+    """An explicit range to replace wholly, the days the file does not hold included."""
+
+    first: date
+    last: date
+
+
+def load_daily(
+    engine: Engine,
+    rows: DailyRows,
+    *,
+    skip_if_loaded: bool = True,
+    replace: Replace | None = None,
+    dry_run: bool = False,
+) -> BatchResult:
+    """Load one read daily file as one batch, replacing its source's figures for its days.
+
+    Args:
+        engine: the warehouse.
+        rows: what the reader made of the file.
+        skip_if_loaded: do nothing when the newest batch of the source loaded this very input.
+        replace: also replace every other day of this range (the file's days must lie in it).
+        dry_run: work out what the load would delete and add per day, then write nothing.
+
+    Raises:
+        InputError: a day before the earliest day, or outside the `replace` range.
+    """
+    days = _days_replaced(rows, replace)
     with _gc_paused(), system_allocator():
-        return _load_daily(engine, rows, skip_if_loaded=skip_if_loaded)
+        return _load_daily(engine, rows, days, skip_if_loaded=skip_if_loaded, dry_run=dry_run)
 
 
-def _load_daily(engine: Engine, rows: DailyRows, *, skip_if_loaded: bool) -> BatchResult:
+def _days_replaced(rows: DailyRows, replace: Replace | None) -> list[date]:
+    """The days the load replaces: those the file holds, or all of the `replace` range."""
+    held = [] if rows.frame.empty else sorted(d.date() for d in rows.frame["date"].unique())
+    earliest = limits().earliest_day
+    # Readers reject such rows already; this keeps the rule whatever reader made the rows.
+    if held and held[0] < earliest:
+        raise InputError(str(rows.path), too_early(held[0], earliest))
+    if replace is None:
+        return held
+    if replace.first > replace.last:
+        raise InputError(
+            str(rows.path), f"--replace {replace.first} {replace.last}: the start is after the end"
+        )
+    if replace.first < earliest:
+        raise InputError(str(rows.path), f"--replace: {too_early(replace.first, earliest)}")
+    outside = [d for d in held if not replace.first <= d <= replace.last]
+    if outside:
+        raise InputError(
+            str(rows.path),
+            f"holds {outside[0]}, outside --replace {replace.first} {replace.last}",
+        )
+    return date_range(replace.first, replace.last)
+
+
+def _load_daily(
+    engine: Engine, rows: DailyRows, days: list[date], *, skip_if_loaded: bool, dry_run: bool
+) -> BatchResult:
     result = BatchResult(
-        rows.source, str(rows.path), rows_read=rows.rows_read, is_generated=is_generated(rows.path)
+        rows.source,
+        str(rows.path),
+        rows_read=rows.rows_read,
+        is_generated=is_generated(rows.path),
+        dry_run=dry_run,
     )
 
     def work(connection: Connection, batch_id: int) -> None:
         result.rows_rejected = insert_rejects(connection, batch_id, str(rows.path), rows.rejects)
-        if rows.frame.empty:
+        if not days:
             return
-        first, last = rows.date_from, rows.date_to
-        ensure_dates(connection, date_range(first, last))
+        ensure_dates(connection, days)
         frame = rows.frame
         ordinals = (
             frame["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
             + date(1970, 1, 1).toordinal()
         )
-        editions, pages = EditionMatcher(connection, since=first).match(ordinals, frame["path"])
+        since = frame["date"].min().date() if len(frame) else days[0]
+        editions, pages = EditionMatcher(connection, since=since).match(ordinals, frame["path"])
         keys = _date_keys(ordinals)
         matched = editions >= 0
-        span = (date_key(first), date_key(last))
-        retract_days(connection, first, last)  # before the facts change: see rollups.py
+        deleted = _rows_held(connection, rows.source, days)
+        retract_days(connection, days)  # before the facts change: see rollups.py
         if rows.source == "analytics":
-            _replace_analytics(connection, batch_id, span, keys, editions, pages, matched, rows)
+            _replace_analytics(connection, batch_id, days, keys, editions, pages, matched, rows)
         else:
-            _replace_feedback(connection, batch_id, span, keys, editions, pages, matched, rows)
-        _replace_unmatched(connection, batch_id, span, keys, ~matched, rows)
+            _replace_feedback(connection, batch_id, days, keys, editions, pages, matched, rows)
+        _replace_unmatched(connection, batch_id, days, keys, ~matched, rows)
+        added = dict(zip(*np.unique(keys, return_counts=True), strict=True))
+        result.days = [
+            DayChange(d, deleted.get(date_key(d), 0), int(added.get(date_key(d), 0))) for d in days
+        ]
         result.rows_unmatched = int((~matched).sum())
         result.rows_loaded = len(frame)
 
@@ -373,10 +439,27 @@ def _load_daily(engine: Engine, rows: DailyRows, *, skip_if_loaded: bool) -> Bat
         result,
         rows.sha256,
         work,
-        date_from=rows.date_from,
-        date_to=rows.date_to,
-        skip_if_loaded=skip_if_loaded,
+        date_from=days[0] if days else None,
+        date_to=days[-1] if days else None,
+        skip_if_loaded=skip_if_loaded and not dry_run,
     )
+
+
+def _rows_held(connection: Connection, source: str, days: list[date]) -> dict[int, int]:
+    """Per day key, the rows of `source` the warehouse holds now (matched and unmatched)."""
+    mark = FactPageDaily.batch_id if source == "analytics" else FactPageDaily.feedex_batch_id
+    held: dict[int, int] = {}
+    for query in (
+        select(FactPageDaily.date_key, func.count())
+        .where(on_days(FactPageDaily.date_key, days), mark.is_not(None))
+        .group_by(FactPageDaily.date_key),
+        select(FactUnmatchedDaily.date_key, func.count())
+        .where(on_days(FactUnmatchedDaily.date_key, days), FactUnmatchedDaily.source == source)
+        .group_by(FactUnmatchedDaily.date_key),
+    ):
+        for key, count in connection.execute(query):
+            held[key] = held.get(key, 0) + count
+    return held
 
 
 def _date_keys(ordinals: np.ndarray) -> np.ndarray:
@@ -402,14 +485,14 @@ def _metric_lists(rows: DailyRows, at: np.ndarray) -> dict[str, list[int]]:
 def _replace_analytics(
     connection: Connection,
     batch_id: int,
-    span: tuple[int, int],
+    days: list[date],
     keys: np.ndarray,
     editions: np.ndarray,
     pages: np.ndarray,
     matched: np.ndarray,
     rows: DailyRows,
 ) -> None:
-    in_span = FactPageDaily.date_key.between(*span)
+    replaced = on_days(FactPageDaily.date_key, days)
     # Feedback counts live in the same rows: keep them across the replacement.
     kept = {
         (r.date_key, r.edition_key): r
@@ -420,10 +503,10 @@ def _replace_analytics(
                 FactPageDaily.page_id,
                 FactPageDaily.feedex,
                 FactPageDaily.feedex_batch_id,
-            ).where(in_span, FactPageDaily.feedex_batch_id.is_not(None))
+            ).where(replaced, FactPageDaily.feedex_batch_id.is_not(None))
         )
     }
-    connection.execute(delete(FactPageDaily).where(in_span))
+    connection.execute(delete(FactPageDaily).where(replaced))
     # In the primary key's order, so that its index grows at the end. A day file has one day:
     # a plain sort of the edition keys (several times faster than lexsort) gives that order.
     at = np.flatnonzero(matched)
@@ -473,24 +556,24 @@ def _replace_analytics(
 def _replace_feedback(
     connection: Connection,
     batch_id: int,
-    span: tuple[int, int],
+    days: list[date],
     keys: np.ndarray,
     editions: np.ndarray,
     pages: np.ndarray,
     matched: np.ndarray,
     rows: DailyRows,
 ) -> None:
-    in_span = FactPageDaily.date_key.between(*span)
+    replaced = on_days(FactPageDaily.date_key, days)
     connection.execute(
         update(FactPageDaily)
-        .where(in_span, FactPageDaily.feedex_batch_id.is_not(None))
+        .where(replaced, FactPageDaily.feedex_batch_id.is_not(None))
         .values(feedex=0, feedex_batch_id=None)
     )
     # Rows that only existed to hold feedback go; analytics rows stay.
-    connection.execute(delete(FactPageDaily).where(in_span, FactPageDaily.batch_id.is_(None)))
+    connection.execute(delete(FactPageDaily).where(replaced, FactPageDaily.batch_id.is_(None)))
     existing = set(
         connection.execute(
-            select(FactPageDaily.date_key, FactPageDaily.edition_key).where(in_span)
+            select(FactPageDaily.date_key, FactPageDaily.edition_key).where(replaced)
         ).all()
     )
     counts = rows.frame["feedex"].to_numpy()
@@ -527,14 +610,14 @@ def _bind(name: str):
 def _replace_unmatched(
     connection: Connection,
     batch_id: int,
-    span: tuple[int, int],
+    days: list[date],
     keys: np.ndarray,
     unmatched: np.ndarray,
     rows: DailyRows,
 ) -> None:
     connection.execute(
         delete(FactUnmatchedDaily).where(
-            FactUnmatchedDaily.date_key.between(*span), FactUnmatchedDaily.source == rows.source
+            on_days(FactUnmatchedDaily.date_key, days), FactUnmatchedDaily.source == rows.source
         )
     )
     if not unmatched.any():

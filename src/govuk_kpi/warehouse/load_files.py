@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
-from govuk_kpi.core.errors import ConfigError, InputError, RejectedRecord
+from govuk_kpi.core.errors import ConfigError, InputError, RejectedRecord, as_input_error
 from govuk_kpi.sources.content_items import read_content_items
 from govuk_kpi.sources.daily_csv import read_daily_csv
 from govuk_kpi.sources.ga4 import read_ga4_events
 from govuk_kpi.sources.ga_csv import read_ga_pages_csv
 from govuk_kpi.sources.hashing import file_sha256, tree_sha256
 from govuk_kpi.sources.organisations import read_organisations
+from govuk_kpi.sources.records import EditionRecord
 from govuk_kpi.warehouse.batch import BatchResult, record_failure
 from govuk_kpi.warehouse.db import current_revision, head_revision
 from govuk_kpi.warehouse.load_content import load_content
-from govuk_kpi.warehouse.load_daily import load_daily
+from govuk_kpi.warehouse.load_daily import Replace, load_daily
 from govuk_kpi.warehouse.load_organisations import load_organisations
+
+T = TypeVar("T")
 
 
 def require_schema(engine: Engine) -> None:
@@ -45,55 +49,90 @@ def load_content_path(
             raise error
         rejects.append(error)
 
-    if not path.exists():
-        raise InputError(str(path), "no such file or directory")
-    records = read_content_items(path, on_error=keep_rejected)
+    def read() -> tuple[Iterator[EditionRecord], str]:
+        if not path.exists():
+            raise InputError(str(path), "no such file or directory")
+        return read_content_items(path, on_error=keep_rejected), tree_sha256(path)
+
+    records, sha256 = _read(engine, "content", path, read)
     return load_content(
-        engine,
-        records,
-        uri=str(path),
-        sha256=tree_sha256(path),
-        observed_at=observed_at,
-        rejects=rejects,
+        engine, records, uri=str(path), sha256=sha256, observed_at=observed_at, rejects=rejects
     )
 
 
 def load_organisations_path(engine: Engine, path: Path) -> BatchResult:
     """Load an Organisations API response (a file or a folder of pages)."""
     path = Path(path)
-    records = read_organisations(path)
-    return load_organisations(engine, records, uri=str(path), sha256=tree_sha256(path))
+    records, sha256 = _read(
+        engine, "organisations", path, lambda: (read_organisations(path), tree_sha256(path))
+    )
+    return load_organisations(engine, records, uri=str(path), sha256=sha256)
 
 
 def load_daily_path(
-    engine: Engine, path: Path, source: str, *, today: date | None = None
+    engine: Engine,
+    path: Path,
+    source: str,
+    *,
+    today: date | None = None,
+    replace: Replace | None = None,
+    dry_run: bool = False,
 ) -> BatchResult:
     """Load one analytics or feedback CSV; a file the reader refuses is a failed batch."""
+    path = Path(path)
+    rows = _read(engine, source, path, lambda: read_daily_csv(path, source, today=today))
+    return load_daily(engine, rows, replace=replace, dry_run=dry_run)
+
+
+def load_ga4_path(
+    engine: Engine,
+    path: Path,
+    *,
+    today: date | None = None,
+    replace: Replace | None = None,
+    dry_run: bool = False,
+) -> BatchResult:
+    """Load one GA4 BigQuery export (`events_YYYYMMDD`, newline-delimited JSON) as analytics."""
+    path = Path(path)
+    rows = _read(engine, "analytics", path, lambda: read_ga4_events(path, today=today))
+    return load_daily(engine, rows, replace=replace, dry_run=dry_run)
+
+
+def load_ga_pages_path(
+    engine: Engine,
+    path: Path,
+    *,
+    day: date | None = None,
+    today: date | None = None,
+    replace: Replace | None = None,
+    dry_run: bool = False,
+) -> BatchResult:
+    """Load a "Pages" report exported as CSV from the Google Analytics UI as analytics."""
+    path = Path(path)
+    rows = _read(engine, "analytics", path, lambda: read_ga_pages_csv(path, day=day, today=today))
+    return load_daily(engine, rows, replace=replace, dry_run=dry_run)
+
+
+def _read(engine: Engine, source: str, path: Path, read: Callable[[], T]) -> T:
+    """Run a reader; whatever stops it is one error naming the file, recorded as a failed batch.
+
+    Failures later, inside the batch, are recorded by the batch itself (`run_batch`).
+    """
     try:
-        rows = read_daily_csv(Path(path), source, today=today)
-    except InputError as exc:
-        record_failure(engine, BatchResult(source, str(path)), _sha_or_blank(Path(path)), exc)
-        raise
-    return load_daily(engine, rows)
+        return read()
+    except Exception as exc:
+        error = as_input_error(str(path), exc)
+        record_failure(engine, BatchResult(source, str(path)), _sha_or_blank(path), error)
+        if error is exc:
+            raise
+        raise error from exc
 
 
 def _sha_or_blank(path: Path) -> str:
     try:
-        return file_sha256(path)
+        return file_sha256(path) if path.is_file() else ""
     except OSError:
         return ""
-
-
-def load_ga4_path(engine: Engine, path: Path, *, today: date | None = None) -> BatchResult:
-    """Load one GA4 BigQuery export (`events_YYYYMMDD`, newline-delimited JSON) as analytics."""
-    return load_daily(engine, read_ga4_events(Path(path), today=today))
-
-
-def load_ga_pages_path(
-    engine: Engine, path: Path, *, day: date | None = None, today: date | None = None
-) -> BatchResult:
-    """Load a "Pages" report exported as CSV from the Google Analytics UI as analytics."""
-    return load_daily(engine, read_ga_pages_csv(Path(path), day=day, today=today))
 
 
 LOADERS: dict[str, Callable[..., BatchResult]] = {
@@ -104,3 +143,5 @@ LOADERS: dict[str, Callable[..., BatchResult]] = {
     "ga4": load_ga4_path,
     "ga-pages": load_ga_pages_path,
 }
+DAILY_KINDS = ("analytics", "feedback", "ga4", "ga-pages")
+"""The kinds whose files hold days of usage: they take `replace` and `dry_run`."""

@@ -82,6 +82,21 @@ class LoadReject(Base):
     raw_line: Mapped[str | None] = mapped_column(Text)
 
 
+class LoadBatchDay(Base):
+    """What a daily load did to one day it replaced: its source's rows deleted and added.
+
+    A load replaces only the days its file holds (or the range `--replace` names), so these
+    rows say exactly what each load took away and put back.
+    """
+
+    __tablename__ = "load_batch_day"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("load_batch.batch_id"), primary_key=True)
+    date_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rows_deleted: Mapped[int] = mapped_column(Integer)
+    rows_added: Mapped[int] = mapped_column(Integer)
+
+
 class DimDate(Base):
     """One row per calendar day that facts refer to."""
 

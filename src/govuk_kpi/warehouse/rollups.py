@@ -49,7 +49,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.core.periods import WINDOWS, window_start
 from govuk_kpi.warehouse.batch import utcnow
-from govuk_kpi.warehouse.calendar import date_key, date_range, key_to_date, month_key
+from govuk_kpi.warehouse.calendar import date_key, date_range, key_to_date, month_key, on_days
 from govuk_kpi.warehouse.db import write_transaction
 from govuk_kpi.warehouse.models import (
     AggOrganisationMonthly,
@@ -150,8 +150,8 @@ def folded_through(connection: Connection) -> date | None:
 # -- the loaders' hook ------------------------------------------------------------------------
 
 
-def retract_days(connection: Connection, first: date, last: date) -> None:
-    """Before a load replaces the facts of `first`..`last`: keep what the rollups hold of them.
+def retract_days(connection: Connection, days: Iterable[date]) -> None:
+    """Before a load replaces the facts of `days`: keep what the rollups hold of them.
 
     Call it in the load's transaction, before its facts change. Days after the rollups'
     as-of date are not in them: nothing to keep, at the cost of one small query. A day kept
@@ -159,17 +159,15 @@ def retract_days(connection: Connection, first: date, last: date) -> None:
     """
     _lock(connection, shared=True)
     folded = folded_through(connection)
-    if folded is None or first > folded:
+    days = sorted({d for d in days if folded is not None and d <= folded})
+    if not days:
         return
-    last = min(last, folded)
     pending = set(
         connection.execute(
-            select(RollupPendingDay.date_key).where(
-                RollupPendingDay.date_key.between(date_key(first), date_key(last))
-            )
+            select(RollupPendingDay.date_key).where(on_days(RollupPendingDay.date_key, days))
         ).scalars()
     )
-    days = [d for d in date_range(first, last) if date_key(d) not in pending]
+    days = [d for d in days if date_key(d) not in pending]
     if not days:
         return
     facts = (
@@ -178,7 +176,7 @@ def retract_days(connection: Connection, first: date, last: date) -> None:
             FactPageDaily.page_id,
             *[func.sum(getattr(FactPageDaily, m)) for m in DAILY_METRICS],
         )
-        .where(_on_days(FactPageDaily.date_key, days))
+        .where(on_days(FactPageDaily.date_key, days))
         .group_by(FactPageDaily.date_key, FactPageDaily.page_id)
     )
     connection.execute(
@@ -341,21 +339,6 @@ def refresh_organisation_monthly(connection: Connection) -> None:
 # -- deltas ------------------------------------------------------------------------------------
 
 
-def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
-    """Consecutive days as (first, last) runs: a few BETWEENs rather than one key per day."""
-    runs: list[tuple[date, date]] = []
-    for day in sorted(set(days)):
-        if runs and runs[-1][1] == day - timedelta(days=1):
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    return runs
-
-
-def _on_days(column, days: Iterable[date]):
-    return or_(*(column.between(date_key(a), date_key(b)) for a, b in _runs(days)))
-
-
 def _sign(column, signs: Mapping[date, int]):
     """+1 or -1 by day, as SQL: a literal when every day has the same sign."""
     by_sign: dict[int, list[date]] = {}
@@ -364,7 +347,7 @@ def _sign(column, signs: Mapping[date, int]):
     if len(by_sign) == 1:
         return literal_column(str(next(iter(by_sign))), Integer)
     whens = [
-        (_on_days(column, days), literal_column(str(s), Integer)) for s, days in by_sign.items()
+        (on_days(column, days), literal_column(str(s), Integer)) for s, days in by_sign.items()
     ]
     return case(*whens)
 
@@ -386,7 +369,7 @@ def _changes(signs: Mapping[date, int], retracted: Collection[date]) -> Subquery
                 facts.c.page_id,
                 *[(facts.c[m] * sign).label(m) for m in DAILY_METRICS],
                 sign.label("sign"),
-            ).where(_on_days(facts.c.date_key, signs))
+            ).where(on_days(facts.c.date_key, signs))
         )
     if retracted:
         kept = RollupRetraction.__table__
@@ -396,7 +379,7 @@ def _changes(signs: Mapping[date, int], retracted: Collection[date]) -> Subquery
                 kept.c.page_id,
                 *[(-kept.c[m]).label(m) for m in DAILY_METRICS],
                 literal_column("-1", Integer).label("sign"),
-            ).where(_on_days(kept.c.date_key, retracted))
+            ).where(on_days(kept.c.date_key, retracted))
         )
     if not parts:
         return None
