@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from govuk_kpi.core.errors import GovukKpiError
 from govuk_kpi.core.metrics import render_markdown
+from govuk_kpi.core.text import one_line
 
 
 def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -26,7 +27,7 @@ def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except (GovukKpiError, LookupError) as exc:
             message = exc.args[0] if isinstance(exc, LookupError) and exc.args else exc
-            click.echo(f"error: {message}", err=True)
+            click.echo(f"error: {one_line(str(message))}", err=True)
             sys.exit(1)
         except OperationalError as exc:
             # The database is unreachable or gave up (down, wrong socket, disk full): the

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 
+MAX_REASON = 1000
+
+
 class GovukKpiError(Exception):
     """Base of every error the project raises on purpose."""
 
@@ -11,6 +14,8 @@ class InputError(GovukKpiError):
     """Input that cannot be loaded: names the file, the row (1-based) and what was wrong."""
 
     def __init__(self, path: str, message: str, row: int | None = None) -> None:
+        if len(message) > MAX_REASON:  # it may quote the input: a line, not a megabyte
+            message = message[:MAX_REASON] + "… (cut)"
         self.path = str(path)
         self.row = row
         self.reason = message

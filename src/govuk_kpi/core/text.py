@@ -29,3 +29,8 @@ def visible_control(text: str) -> str:
 def has_control(text: str) -> bool:
     """Whether `text` holds a control character other than tab, line feed and carriage return."""
     return _CONTROL.search(text) is not None
+
+
+def one_line(text: str) -> str:
+    """`text` as one line: control characters and line ends written as escapes (messages)."""
+    return visible_control(text).replace("\r", "\\r").replace("\n", "\\n")

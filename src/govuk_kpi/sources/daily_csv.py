@@ -137,6 +137,8 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
     expected = FORMATS[source]
     metrics = expected[2:]
     bounds = limits()
+    # The csv module's own cap on a field (128 KiB) would fail first, with its own words.
+    csv.field_size_limit(max(csv.field_size_limit(), bounds.max_line_bytes))
     data = _read_bytes(path, bounds)
     sha = hashlib.sha256(data).hexdigest()
     data = _plain_line_ends(data.removeprefix(_BOM))  # Excel's "CSV UTF-8" starts with a BOM

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 from sqlalchemy.exc import OperationalError
 
 from govuk_kpi.core.errors import as_input_error
-from govuk_kpi.core.text import visible_control
+from govuk_kpi.core.text import one_line, visible_control
 from govuk_kpi.core.version import code_version
 from govuk_kpi.sources.records import Reject
 from govuk_kpi.warehouse.calendar import date_key
@@ -256,7 +256,7 @@ def _record_failure(
     exc: Exception,
 ) -> None:
     row = _batch_row(result, sha256, started, date_from, date_to, "failed")
-    row.update(finished_at=utcnow(), message=visible_control(str(exc))[:2000])
+    row.update(finished_at=utcnow(), message=one_line(str(exc))[:2000])
     try:
         with engine.begin() as connection:
             connection.execute(insert(LoadBatch), [row])

@@ -28,7 +28,13 @@ from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.sources.arrow_memory import system_allocator
 from govuk_kpi.sources.daily_csv import DailyRows
 from govuk_kpi.sources.provenance import is_generated
-from govuk_kpi.warehouse.batch import BatchResult, DayChange, insert_rejects, run_batch
+from govuk_kpi.warehouse.batch import (
+    BatchResult,
+    DayChange,
+    insert_rejects,
+    record_failure,
+    run_batch,
+)
 from govuk_kpi.warehouse.bulk import bulk_insert, bulk_insert_arrays
 from govuk_kpi.warehouse.calendar import date_key, date_range, ensure_dates, on_days
 from govuk_kpi.warehouse.models import DimEdition, FactPageDaily, FactUnmatchedDaily
@@ -366,7 +372,11 @@ def load_daily(
     Raises:
         InputError: a day before the earliest day, or outside the `replace` range.
     """
-    days = _days_replaced(rows, replace)
+    try:
+        days = _days_replaced(rows, replace)
+    except InputError as exc:
+        record_failure(engine, BatchResult(rows.source, str(rows.path)), rows.sha256, exc)
+        raise
     with _gc_paused(), system_allocator():
         return _load_daily(engine, rows, days, skip_if_loaded=skip_if_loaded, dry_run=dry_run)
 
