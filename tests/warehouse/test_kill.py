@@ -1,4 +1,4 @@
-"""A load killed part way leaves the warehouse exactly as it was, and a rerun completes it.
+"""A load or a rollup killed part way leaves the warehouse exactly as it was; a rerun completes it.
 
 The load runs as the real command line in a child process. The test waits until the child is
 inside its load transaction, observed from outside without any hook in the product code: on
@@ -280,3 +280,109 @@ def _rebuild(url: str, folder: Path) -> Engine:
                 connection.execute(table.delete())
             connection.execute(text("DELETE FROM alembic_version"))
     return build_small(url, folder)
+
+
+# -- a rollup killed part way ----------------------------------------------------------------
+
+
+def postgres_rollup(engine: Engine) -> Callable[[int], bool]:
+    """A probe: whether another backend holds the rollups' advisory lock (a refresh began)."""
+
+    def probe(_pid: int) -> bool:
+        with engine.connect() as connection:
+            return bool(
+                connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                        "AND pid <> pg_backend_pid() AND database = "
+                        "(SELECT oid FROM pg_database WHERE datname = current_database())"
+                    )
+                ).scalar_one()
+            )
+
+    return probe
+
+
+def rollup_picture(url: str) -> dict[str, str]:
+    """Every table's rows (but the refresh's own time), to compare two warehouses."""
+    from support.corpus import fingerprint
+
+    picture = fingerprint(url, leave_out=("load_batch", "rollup_state"))
+    with get_engine(url).connect() as connection:
+        picture["rollup_state"] = repr(
+            connection.execute(
+                text("SELECT rollup, as_of, date_from, last_batch_id FROM rollup_state ORDER BY 1")
+            ).all()
+        )
+    return picture
+
+
+def start_rollup(url: str) -> subprocess.Popen[bytes]:
+    """`govuk-kpi rollup --full` as a child process."""
+    return subprocess.Popen(
+        [str(CLI), "--database-url", url, "rollup", "--full"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_killed_rollup_leaves_the_warehouse_unchanged_and_a_rerun_completes_it(
+    db_url: str, tmp_path: Path
+) -> None:
+    """SIGKILL in the middle of a full rollup refresh: every table as it was, and the rerun
+    gives exactly what the clean refresh gave."""
+    sqlite = db_url.startswith("sqlite")
+    generated = subprocess.run(
+        [
+            *(str(CLI), "--database-url", db_url, "sample"),
+            *("--pages", "20000", "--days", "40", "--out", str(tmp_path / "generated")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert generated.returncode == 0, generated.stderr
+    if sqlite:
+        db_file = Path(db_url.removeprefix("sqlite:///"))
+        probe: Callable[[int], bool] = lambda pid: sqlite_writer(db_file, pid)  # noqa: E731
+    else:
+        probe = postgres_rollup(get_engine(db_url))
+
+    # A clean refresh: the expected result, and how long it holds its transaction.
+    clean = start_rollup(db_url)
+    began = None
+    while clean.poll() is None:
+        if began is None and probe(clean.pid):
+            began = time.perf_counter()
+        time.sleep(0.002)
+    assert clean.returncode == 0, clean.communicate()[1].decode()
+    assert began is not None, "never saw the refresh inside its transaction"
+    inside = time.perf_counter() - began
+    expected = rollup_picture(db_url)
+
+    child = start_rollup(db_url)
+    deadline = time.perf_counter() + 120
+    while child.poll() is None and not probe(child.pid):
+        assert time.perf_counter() < deadline, "the refresh never began its transaction"
+        time.sleep(0.002)
+    time.sleep(inside * 0.4)
+    assert child.poll() is None and probe(child.pid), "the refresh ended before the kill"
+    os.kill(child.pid, signal.SIGKILL)
+    child.communicate()
+    assert child.returncode == -signal.SIGKILL
+
+    get_engine(db_url).dispose()
+    assert rollup_picture(db_url) == expected  # the killed refresh left no trace
+    if sqlite:
+        with get_engine(db_url).connect() as connection:
+            assert connection.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+    rerun = subprocess.run(
+        [str(CLI), "--database-url", db_url, "rollup", "--full"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert rollup_picture(db_url) == expected
