@@ -26,7 +26,7 @@ MAX_JSON_DEPTH_ENV = "GOVUK_KPI_MAX_JSON_DEPTH"
 DEFAULT_MAX_LINE_BYTES = 16 * 2**20
 # The whole of one input once decompressed: GOV.UK's daily CSV of every page is about 60 MB,
 # its biggest content item a few MB. A day of GA4 events is larger and is read line by line.
-DEFAULT_MAX_FILE_BYTES = 2 * 2**30
+DEFAULT_MAX_FILE_BYTES = 512 * 2**20
 # Content items nest about 10 levels deep; Python's own parser gives up near 1,000.
 DEFAULT_MAX_JSON_DEPTH = 200
 

@@ -728,9 +728,9 @@ def _write_change(
         }
     folder = out_dir / "content-updates" / on.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{page.source_file.stem}.json"
-    if target.exists():  # two changed pages share a file name on one day
-        target = folder / f"{page.source_file.parent.name}-{page.source_file.stem}.json"
+    # Named by the source's schema folder and name: unique, and the same in every build (a
+    # name chosen by what a folder already holds would differ on a rebuild).
+    target = folder / f"{page.source_file.parent.name}-{page.source_file.stem}.json"
     target.write_text(
         json.dumps(changed, ensure_ascii=False, indent=2) + "\n", encoding="utf-8", newline="\n"
     )
