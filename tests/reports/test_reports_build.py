@@ -99,7 +99,7 @@ def test_back_test_two_builds_agree_apart_from_times(twice: dict) -> None:
     assert "34183106 218" not in shown  # the drift check's printout is for nbval, not readers
     assert overview["site.pviews"]["value"] == pytest.approx(34183106)
     assert overview["site.pages"]["value"] == 218
-    assert first["content-audit"]["figures"]["audit.underperforming"]["value"] == 10
+    assert first["content-audit"]["figures"]["audit.needs_improvement"]["value"] == 10
 
 
 def outputs(path: Path) -> list:

@@ -71,7 +71,9 @@ def test_duplicate_row_in_a_large_file_goes_to_the_pandas_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _file(tmp_path, 60_000, ["2026-10-30"], duplicate=True)
-    assert daily_csv._read_plain(path.read_bytes(), FORMATS["analytics"], TODAY, GOVUK_LAUNCH) is None
+    assert (
+        daily_csv._read_plain(path.read_bytes(), FORMATS["analytics"], TODAY, GOVUK_LAUNCH) is None
+    )
     rows = read_daily_csv(path, "analytics", today=TODAY)
     assert [r.reason for r in rows.rejects] == [
         "duplicate of an earlier row for the same date and path"

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, String, and_, cast, func, literal, or_, select
@@ -14,6 +16,8 @@ from sqlalchemy import Connection, Engine, Select, String, and_, cast, func, lit
 from govuk_kpi.core.errors import ConfigError
 from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS
 from govuk_kpi.core.periods import Period, resolve_period
+from govuk_kpi.kpi.audit import AuditThresholds
+from govuk_kpi.kpi.audit import audit as audit_pages
 from govuk_kpi.kpi.expressions import derived_columns, total
 from govuk_kpi.kpi.sums import page_sums
 from govuk_kpi.warehouse.calendar import date_key, key_to_date
@@ -733,116 +737,61 @@ class Warehouse:
         period: str = "past-30-days",
         organisation: str | None = None,
         as_of: date | None = None,
-        top_pages: int = 10,
-        good_satisfaction: float = 0.7,
-        low_satisfaction: float = 0.5,
-        min_responses: int = 10,
-        high_searches_per_user: float = 10.0,
-        falling_views: float = -0.25,
-        min_previous_pviews: int = 100,
-        little_use_pviews_year: int = 1000,
-        old_years: float = 5.0,
-        withdrawn_visited_pviews: int = 100,
+        thresholds: AuditThresholds | None = None,
+        **overrides: Any,
     ) -> pd.DataFrame:
-        """Candidate pages for action, one row per page and category, with the reasons.
+        """The content audit: every page (of `organisation`, or of the site) in exactly one
+        category, with the reason codes that put it there. The rules and their order of
+        precedence are `govuk_kpi.kpi.audit` (docs/audit.md says why).
 
-        Categories and their tests (thresholds are the keyword arguments):
-
-        - `working_well`: among the `top_pages` most viewed (unique page views) in the period,
-          and satisfaction ≥ `good_satisfaction` (or too few answers to judge).
-        - `underperforming`: satisfaction < `low_satisfaction` from ≥ `min_responses` answers;
-          or searches per 100 users ≥ `high_searches_per_user`; or page views changed by
-          ≤ `falling_views` (a ratio, -0.25 = fell by a quarter) from ≥ `min_previous_pviews`.
-        - `could_be_archived`: fewer than `little_use_pviews_year` page views over the past
-          year; or last updated more than `old_years` years ago; or withdrawn yet viewed
-          ≥ `withdrawn_visited_pviews` times in the period.
+        Args:
+            thresholds: the rules' thresholds (default `AuditThresholds()`); keywords named
+                as its fields (`low_satisfaction=0.4`) override single ones.
 
         Returns:
-            Columns category, reasons (a "; "-joined sentence list) and the page's figures from
-            `page_trends`; `attrs` holds the query, period and `thresholds`.
+            One row per page: `category`, `rank` (1, 2, 3... within the category, most in
+            need of action first), `reason_codes` (a tuple of codes, no English), the columns
+            of `page_trends` and the figures that explain the codes. Organisations are
+            judged against their own pages, document types against every page of the site,
+            so a page gets the same category in an organisation's audit and the site's.
+            `attrs` holds the query, the period, `thresholds` and (for an organisation)
+            `reference_query`.
         """
+        try:
+            chosen = replace(thresholds or AuditThresholds(), **overrides)
+        except TypeError as exc:
+            raise ConfigError(f"content_audit: {exc}") from None
         pages = self.page_trends(period=period, organisation=organisation, as_of=as_of)
-        thresholds = {
-            "top_pages": top_pages,
-            "good_satisfaction": good_satisfaction,
-            "low_satisfaction": low_satisfaction,
-            "min_responses": min_responses,
-            "high_searches_per_user": high_searches_per_user,
-            "falling_views": falling_views,
-            "min_previous_pviews": min_previous_pviews,
-            "little_use_pviews_year": little_use_pviews_year,
-            "old_years": old_years,
-            "withdrawn_visited_pviews": withdrawn_visited_pviews,
-        }
-        rows: list[dict] = []
-        ranked = pages[pages["upviews"] > 0].sort_values(
-            ["upviews", "base_path"], ascending=[False, True]
-        )
-        top = set(ranked.head(top_pages)["page_id"])
-        for page in pages.itertuples(index=False):
-            judged = page.responses >= min_responses
-            found: dict[str, list[str]] = {
-                "working_well": [],
-                "underperforming": [],
-                "could_be_archived": [],
-            }
-            if page.page_id in top and (not judged or page.satisfaction >= good_satisfaction):
-                rank = list(ranked["page_id"]).index(page.page_id) + 1
-                found["working_well"].append(
-                    f"rank {rank} by unique page views ({page.upviews:,})"
-                    + (
-                        f", {page.satisfaction:.0%} satisfied of {page.responses:,} answers"
-                        if judged
-                        else f", fewer than {min_responses} answers to judge satisfaction"
-                    )
+        end = date.fromisoformat(pages.attrs["period"]["end"])
+        reference = self._year_views(end) if organisation else None
+        frame = audit_pages(pages, chosen, as_of=end, reference=reference)
+        if reference is not None:
+            frame.attrs["reference_query"] = reference.attrs["query"]
+        return frame
+
+    def _year_views(self, end: date) -> pd.DataFrame:
+        """Every page's (newest edition's) document type and page views over the year to
+        `end`: what the audit judges document types against."""
+        year = resolve_period("past-year", end)
+        with self.engine.connect() as connection:
+            sums = page_sums(connection, year)
+            query = (
+                select(
+                    DimEdition.page_id,
+                    DimDocumentType.name.label("document_type"),
+                    func.coalesce(sums.c.pviews, 0).label("pviews_year"),
                 )
-            if judged and page.satisfaction < low_satisfaction:
-                found["underperforming"].append(
-                    f"satisfaction {page.satisfaction:.0%} of {page.responses:,} answers "
-                    f"(below {low_satisfaction:.0%})"
+                .select_from(DimEdition)
+                .where(DimEdition.is_latest)
+                .outerjoin(
+                    DimDocumentType,
+                    DimDocumentType.document_type_key == DimEdition.document_type_key,
                 )
-            if page.upviews > 0 and (page.searches_per_user or 0) >= high_searches_per_user:
-                found["underperforming"].append(
-                    f"{page.searches_per_user:.1f} searches per 100 users "
-                    f"(at least {high_searches_per_user:g})"
-                )
-            if (
-                page.pviews_previous >= min_previous_pviews
-                and page.pviews_change is not None
-                and page.pviews_change <= falling_views
-            ):
-                found["underperforming"].append(
-                    f"page views fell {-page.pviews_change:.0%} "
-                    f"({page.pviews_previous:,} to {page.pviews:,})"
-                )
-            if page.pviews_year < little_use_pviews_year:
-                found["could_be_archived"].append(
-                    f"{page.pviews_year:,} page views in a year "
-                    f"(fewer than {little_use_pviews_year:,})"
-                )
-            if page.age_days == page.age_days and page.age_days > old_years * 365.25:
-                found["could_be_archived"].append(
-                    f"last updated {page.age_days / 365.25:.1f} years ago (more than {old_years:g})"
-                )
-            if page.withdrawn and page.pviews >= withdrawn_visited_pviews:
-                found["could_be_archived"].append(
-                    f"withdrawn yet viewed {page.pviews:,} times "
-                    f"(at least {withdrawn_visited_pviews:,})"
-                )
-            for category, reasons in found.items():
-                if reasons:
-                    rows.append(
-                        {"category": category, "reasons": "; ".join(reasons), **page._asdict()}
-                    )
-        columns = ["category", "reasons", *pages.columns]
-        frame = pd.DataFrame(rows, columns=columns)
-        order = {"working_well": 0, "underperforming": 1, "could_be_archived": 2}
-        frame = frame.sort_values(
-            ["category", "upviews", "base_path"],
-            key=lambda c: c.map(order) if c.name == "category" else c,
-            ascending=[True, False, True],
-        ).reset_index(drop=True)
-        frame.attrs = {**pages.attrs, "thresholds": thresholds}
+                .outerjoin(sums, sums.c.page_id == DimEdition.page_id)
+                .order_by(DimEdition.page_id)
+            )
+            frame = _frame(connection, query, year)
+        frame["pviews_year"] = frame["pviews_year"].astype("int64")
         return frame
 
     def source_batches(self, start: date | str, end: date | str) -> pd.DataFrame:

@@ -78,6 +78,13 @@ def say(text: str) -> None:
     _show_html(f'<p class="govuk-kpi-sentence">{escape(text)}</p>', text)
 
 
+def heading(text: str, level: int = 2) -> None:
+    """A section heading (h2, or `level` 2..6) shown from code, for sections whose words live
+    in the package."""
+    level = min(max(int(level), 2), 6)
+    _show_html(f"<h{level}>{escape(text)}</h{level}>", text)
+
+
 # -- the top of every report -------------------------------------------------------------------
 def title(text: str, subtitle: str | None = None) -> None:
     """The report's heading (and the title the site index shows for it)."""
