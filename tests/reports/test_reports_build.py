@@ -96,10 +96,10 @@ def test_back_test_two_builds_agree_apart_from_times(twice: dict) -> None:
     assert {n: steady(m) for n, m in first.items()} == {n: steady(m) for n, m in second.items()}
     overview = first["kpi-overview"]["figures"]
     shown = (twice["base"] / "first" / "2026-10-31" / "kpi-overview.html").read_text()
-    assert "34183106 218" not in shown  # the drift check's printout is for nbval, not readers
-    assert overview["site.pviews"]["value"] == pytest.approx(34183106)
-    assert overview["site.pages"]["value"] == 218
-    assert first["content-audit"]["figures"]["audit.needs_improvement"]["value"] == 10
+    assert "31157775 212" not in shown  # the drift check's printout is for nbval, not readers
+    assert overview["site.pviews"]["value"] == pytest.approx(31157775)
+    assert overview["site.pages"]["value"] == 212
+    assert first["content-audit"]["figures"]["audit.needs_improvement"]["value"] == 8
 
 
 def outputs(path: Path) -> list:
@@ -189,7 +189,7 @@ def test_trace_prints_value_query_batches_and_hashes(twice: dict) -> None:
         main, ["trace", "2026-10-31/kpi-overview", "site.pviews", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "34183106" in result.output
+    assert "31157775" in result.output
     assert "FROM fact_page_daily" in result.output
     october = [
         b
@@ -208,5 +208,5 @@ def test_index_lists_reports_with_headline_figures(twice: dict) -> None:
     assert "Reports as of 2026-10-31" in index
     assert 'href="2026-10-31/kpi-overview.html"' in index
     assert "Department for Transport: content performance" in index
-    assert "Page views: <strong>34,183,106</strong>" in index
+    assert "Page views: <strong>31,157,775</strong>" in index
     assert remote_assets(index) == []

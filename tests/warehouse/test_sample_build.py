@@ -49,7 +49,14 @@ def test_two_fresh_builds_are_identical(tmp_path: Path) -> None:
         digests.append(
             snapshot(
                 get_engine(url),
-                ignore={"started_at", "finished_at", "refreshed_at", "uri", "code_version"},
+                ignore={
+                    "started_at",
+                    "finished_at",
+                    "refreshed_at",
+                    "uri",
+                    "source_file",
+                    "code_version",
+                },
             )
         )
     assert digests[0] == digests[1]

@@ -8,6 +8,15 @@ parallel in worker processes; each worker keeps one warm kernel (`govuk_kpi.repo
 with pandas, matplotlib and SQLAlchemy imported, reset to a fresh state before every report.
 A failing notebook keeps its partial output with the error shown (and its worker gets a new
 kernel), the others still build, and the build reports the failure.
+
+A report is finished when its manifest is: the manifest goes before anything of the report is
+rewritten and comes back, whole (written beside and renamed), only after the notebook and HTML
+are. A build stopped part way therefore leaves no half-made report passing as finished, and
+the next build makes again exactly the reports without a manifest. SIGTERM, SIGINT or SIGHUP
+stop a build within seconds: no new report starts, the workers stop their kernels and end,
+the finished reports keep their manifests, and the builder then ends as the signal would have
+ended it (status 143 for SIGTERM). The workers and kernels end with the builder however it
+ends, SIGKILL included (`govuk_kpi.reports.lifetime`).
 """
 
 from __future__ import annotations
@@ -16,19 +25,24 @@ import atexit
 import hashlib
 import json
 import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
-from multiprocessing import get_context, util
+from multiprocessing import active_children, get_context, util
+from multiprocessing.connection import wait as wait_for_exits
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.core.errors import ConfigError, GovukKpiError
 from govuk_kpi.core.version import code_version
-from govuk_kpi.reports.kernel import WarmKernel
+from govuk_kpi.reports.kernel import WarmKernel, owned_kernel_manager
+from govuk_kpi.reports.lifetime import StopSignals, die_with_parent
 from govuk_kpi.reports.params import NOTEBOOK_DIR, ReportJob, load_report_set, plan
 from govuk_kpi.warehouse.db import URL_VARIABLE, database_url
 
@@ -46,6 +60,12 @@ PACKAGES = (
 )
 MANIFEST_SUFFIX = ".manifest.json"
 VOLATILE = ("started_at", "finished_at", "duration_seconds")
+STOP_POLL_SECONDS = 0.2  # how often the build loop looks for a stop signal
+STOP_SECONDS = 5.0  # how long stopping workers get before they are killed
+
+
+class BuildStopped(GovukKpiError):
+    """A signal stopped the build (raised only when the signal's own handler lets us live)."""
 
 
 @dataclass
@@ -54,7 +74,7 @@ class ReportOutcome:
 
     name: str
     as_of: str
-    status: str  # built, skipped, failed
+    status: str  # built, skipped, failed, stopped (a signal stopped the build first)
     seconds: float = 0.0
     error: str | None = None
 
@@ -120,6 +140,28 @@ def shutdown_warm_kernel() -> None:
         kernel.shutdown()
 
 
+def _stop_worker(signum: int = signal.SIGTERM, _frame: FrameType | None = None) -> None:
+    """End this worker now, its kernel first (the builder asked, or the builder is gone)."""
+    kernel = _WARM
+    if kernel is not None:
+        kernel.kill()
+    os._exit(128 + signum)
+
+
+def _ignore(_signum: int, _frame: FrameType | None) -> None:
+    """A handler that does nothing (unlike SIG_IGN, a kernel started here does not inherit it)."""
+
+
+def start_worker(builder: int) -> None:
+    """(In a worker, as it starts.) Stop on SIGTERM, and when the builder `builder` ends
+    however it ends; leave SIGINT and SIGHUP from a terminal to the builder, which stops
+    the workers itself."""
+    signal.signal(signal.SIGINT, _ignore)
+    signal.signal(signal.SIGHUP, _ignore)
+    signal.signal(signal.SIGTERM, _stop_worker)
+    die_with_parent(builder, signal.SIGTERM, on_orphan=_stop_worker)
+
+
 def warm_kernel(cwd: Path, environ: dict[str, str]) -> WarmKernel:
     """This process's warm kernel, reset for a report run in `cwd`; started when there is
     none, restarted when it died or will not reset."""
@@ -161,6 +203,10 @@ def execute_report(
     os.environ[URL_VARIABLE] = url
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # Unfinished from here until the builder writes the manifest again.
+    (out / f"{job['name']}{MANIFEST_SUFFIX}").unlink(missing_ok=True)
+    for stale in out.glob(f".{job['name']}.*.tmp"):  # left by a build killed mid-write
+        stale.unlink(missing_ok=True)
     output = out / f"{job['name']}.ipynb"
     started, clock = _now(), time.perf_counter()
     error = None
@@ -183,6 +229,7 @@ def execute_report(
                 progress_bar=False,
                 log_output=False,
                 cwd=str(out.resolve()),
+                kernel_manager_class=owned_kernel_manager(),
             )
     except PapermillExecutionError as exc:
         error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
@@ -199,7 +246,7 @@ def execute_report(
         remote = remote_assets(html)
         if remote and error is None:
             error = f"the HTML would load from the network: {remote[0]}"
-        (out / f"{job['name']}.html").write_text(html, encoding="utf-8")
+        write_text_whole(out / f"{job['name']}.html", html)
     return {
         "started_at": started,
         "finished_at": _now(),
@@ -247,8 +294,18 @@ def _provenance(warehouse: Any, figures: dict[str, dict]) -> tuple[list[dict], d
     return [batches[k] for k in sorted(batches)], per_figure
 
 
+def write_text_whole(path: Path, text: str) -> None:
+    """Write `path` whole or not at all: into a file beside it, then renamed over it."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", "utf-8")
+    write_text_whole(path, json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
@@ -314,9 +371,21 @@ def build_reports(
             todo.append((job, key))
     if todo:
         workers = max(1, min(jobs, len(todo)))
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            futures = {
-                pool.submit(
+        others = {p.pid for p in active_children()}
+        stop = StopSignals()
+        futures: dict[Future, tuple[ReportJob, str]] = {}
+        pending: set[Future] = set()
+        with (
+            stop,
+            ProcessPoolExecutor(
+                workers,
+                mp_context=get_context("spawn"),
+                initializer=start_worker,
+                initargs=(os.getpid(),),
+            ) as pool,
+        ):
+            for job, key in todo:
+                future = pool.submit(
                     execute_report,
                     {
                         "name": job.name,
@@ -326,55 +395,101 @@ def build_reports(
                     url,
                     str(out_root / job.as_of),
                     warm=warm,
-                ): (job, key)
-                for job, key in todo
-            }
-            for future in as_completed(futures):
-                job, key = futures[future]
-                run = future.result()
-                batches, per_figure = _provenance(warehouse, run["figures"])
-                for name, figure in run["figures"].items():
-                    figure["batches"] = per_figure[name]
-                meta = run["meta"]
-                manifest = {
-                    "report": job.name,
-                    "as_of": job.as_of,
-                    "title": meta.get("title") or job.name,
-                    "subtitle": meta.get("subtitle"),
-                    "generated_usage": bool(meta.get("generated")),
-                    "status": "failed" if run["error"] else "ok",
-                    "error": run["error"],
-                    "notebook": job.notebook.as_posix(),
-                    "notebook_sha256": sha256_file(job.notebook),
-                    "params_file": job.params_file.as_posix(),
-                    "parameters": job.parameters,
-                    "code_version": code,
-                    "packages": packages,
-                    "data": data,
-                    "batches": batches,
-                    "inputs_key": key,
-                    "outputs": {
-                        "notebook": f"{job.name}.ipynb",
-                        "html": f"{job.name}.html",
-                        "files": list(meta.get("files") or []),
-                    },
-                    "figures": run["figures"],
-                    "started_at": run["started_at"],
-                    "finished_at": run["finished_at"],
-                    "duration_seconds": run["duration_seconds"],
-                }
-                write_manifest(out_root / job.as_of / f"{job.name}{MANIFEST_SUFFIX}", manifest)
-                outcome = ReportOutcome(
-                    job.name,
-                    job.as_of,
-                    "failed" if run["error"] else "built",
-                    run["duration_seconds"],
-                    run["error"],
                 )
+                futures[future] = (job, key)
+                pending.add(future)
+            while pending and not stop.requested:
+                done, pending = wait(pending, STOP_POLL_SECONDS, FIRST_COMPLETED)
+                for future in done:
+                    job, key = futures[future]
+                    outcome = _finish_report(
+                        out_root, job, key, future.result(), warehouse, code, packages, data
+                    )
+                    result.outcomes.append(outcome)
+                    progress(outcome)
+            if stop.requested:
+                _stop_workers(pool, [p for p in active_children() if p.pid not in others])
+        if stop.requested:
+            for future in pending:
+                job, _key = futures[future]
+                outcome = ReportOutcome(job.name, job.as_of, "stopped")
                 result.outcomes.append(outcome)
                 progress(outcome)
+            sys.stderr.write(
+                f"reports build stopped by {stop.name}: {len(pending)} report(s) not built; "
+                "run the build again to finish it\n"
+            )
+            stop.finish()  # ends the process as the signal would have
+            raise BuildStopped(f"the report build was stopped by {stop.name}")
     write_index(out_root)
     return result
+
+
+def _finish_report(
+    out_root: Path,
+    job: ReportJob,
+    key: str,
+    run: dict[str, Any],
+    warehouse: Any,
+    code: str,
+    packages: dict[str, str],
+    data: dict,
+) -> ReportOutcome:
+    """Write the manifest of a report its worker has run: the report is finished."""
+    batches, per_figure = _provenance(warehouse, run["figures"])
+    for name, figure in run["figures"].items():
+        figure["batches"] = per_figure[name]
+    meta = run["meta"]
+    manifest = {
+        "report": job.name,
+        "as_of": job.as_of,
+        "title": meta.get("title") or job.name,
+        "subtitle": meta.get("subtitle"),
+        "generated_usage": bool(meta.get("generated")),
+        "status": "failed" if run["error"] else "ok",
+        "error": run["error"],
+        "notebook": job.notebook.as_posix(),
+        "notebook_sha256": sha256_file(job.notebook),
+        "params_file": job.params_file.as_posix(),
+        "parameters": job.parameters,
+        "code_version": code,
+        "packages": packages,
+        "data": data,
+        "batches": batches,
+        "inputs_key": key,
+        "outputs": {
+            "notebook": f"{job.name}.ipynb",
+            "html": f"{job.name}.html",
+            "files": list(meta.get("files") or []),
+        },
+        "figures": run["figures"],
+        "started_at": run["started_at"],
+        "finished_at": run["finished_at"],
+        "duration_seconds": run["duration_seconds"],
+    }
+    write_manifest(out_root / job.as_of / f"{job.name}{MANIFEST_SUFFIX}", manifest)
+    return ReportOutcome(
+        job.name,
+        job.as_of,
+        "failed" if run["error"] else "built",
+        run["duration_seconds"],
+        run["error"],
+    )
+
+
+def _stop_workers(pool: ProcessPoolExecutor, workers: list[Any]) -> None:
+    """Stop a build's workers: SIGTERM (each kills its kernel and ends), SIGKILL for any still
+    there after `STOP_SECONDS`; then the pool, its queued reports cancelled."""
+    for worker in workers:
+        worker.terminate()
+    waiting = {worker.sentinel: worker for worker in workers}
+    deadline = time.monotonic() + STOP_SECONDS
+    while waiting and (left := deadline - time.monotonic()) > 0:
+        for ready in wait_for_exits(list(waiting), left):
+            waiting.pop(ready)
+    for worker in waiting.values():
+        worker.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def outcome_dict(outcome: ReportOutcome) -> dict[str, Any]:

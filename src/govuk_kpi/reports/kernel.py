@@ -12,18 +12,26 @@ empty warning registries (so a warning shows again in each report that triggers 
 Papermill still runs each notebook (parameters injected, partial output kept on failure):
 the `govuk-kpi-warm` engine hands nbclient the running kernel and its client instead of
 starting a kernel. A report that fails, or a kernel that dies, gets a new kernel.
+
+Kernels end with the process that started them, even when it is killed: they are started
+through `govuk_kpi.reports.lifetime` (`OwnedKernelManager`), which sets their parent-death
+signal before the kernel itself runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import importlib
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
+
+from govuk_kpi.reports.lifetime import owned_command
 
 ENGINE = "govuk-kpi-warm"
 KERNEL_NAME = "python3"
@@ -94,6 +102,20 @@ def reset_kernel(cwd: str, environ: dict[str, str]) -> None:
 
 
 # -- in the builder's worker process -----------------------------------------------------------
+@functools.cache
+def owned_kernel_manager() -> type:
+    """A jupyter_client `AsyncKernelManager` whose kernels end when this process ends (their
+    command runs through `govuk_kpi.reports.lifetime`). Pass it to papermill as
+    `kernel_manager_class` for kernels it starts itself."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class OwnedKernelManager(AsyncKernelManager):
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            return owned_command(super().format_kernel_cmd(extra_arguments))
+
+    return OwnedKernelManager
+
+
 def _engine() -> type:
     """The papermill engine running a notebook on a `WarmKernel` (registered once)."""
     from papermill.clientwrap import PapermillNotebookClient
@@ -158,11 +180,10 @@ class WarmKernel:
 
     def start(self, cwd: str | Path) -> WarmKernel:
         """Start the kernel in `cwd` (with the worker's environment) and prepare it."""
-        from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
         _engine()
-        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        self.km = owned_kernel_manager()(kernel_name=self.kernel_name)
         self.starts += 1
         try:
             # As nbclient starts its kernels: IPython history in memory, not a shared file.
@@ -219,6 +240,23 @@ class WarmKernel:
             cwd=str(cwd),
             warm_kernel=self,
         )
+
+    def kill(self) -> None:
+        """Stop the kernel at once, without talking to it: kill its process group and remove
+        its connection file. Safe in a signal handler; the worker is about to end."""
+        km, self.kc, self.km = self.km, None, None
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        pid = getattr(process, "pid", None)
+        if pid is not None and getattr(process, "returncode", None) is None:  # not reaped
+            try:
+                os.killpg(pid, signal.SIGKILL)  # the kernel leads its own session
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        connection_file = getattr(km, "connection_file", None)
+        if connection_file:
+            with contextlib.suppress(OSError):
+                os.unlink(connection_file)
 
     def shutdown(self) -> None:
         """Stop the kernel (and its client); harmless when already stopped or dead."""

@@ -16,6 +16,7 @@ from govuk_kpi.sample.generate import (
     DEFAULT_AS_OF,
     DEFAULT_SEED,
     SampleManifest,
+    copy_real_content_items,
     generate_sample,
     pages_from_content_dir,
 )
@@ -59,8 +60,10 @@ def build_sample(
     progress("schema")
     upgrade(url)
     progress("generate")
+    # Only real pages: the schema examples among the content items are left out.
+    content = copy_real_content_items(data / "content-items", out_dir)
     manifest = generate_sample(
-        pages_from_content_dir(data / "content-items"),
+        pages_from_content_dir(content),
         out_dir,
         as_of=as_of,
         seed=seed,
@@ -74,7 +77,7 @@ def build_sample(
         load_organisations_path(engine, data / "organisations" / "organisations.json")
     )
     progress("content")
-    build.batches.append(load_content_path(engine, data / "content-items", observed_at=start))
+    build.batches.append(load_content_path(engine, content, observed_at=start))
     for day, changed in manifest.content_updates:
         # An edition change becomes visible at 09:00 on its day, as the generator dated it.
         build.batches.append(

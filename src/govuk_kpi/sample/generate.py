@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -360,6 +361,56 @@ def _first_org(links: Any) -> str | None:
     return None
 
 
+# Schema examples among the real content items that are not pages a reader could visit: in
+# the sample they would pose as GOV.UK's busiest pages or as another organisation's. The
+# loaders' tests keep them, as the messy input they are.
+NOT_REAL_PAGES: dict[str, str] = {
+    "fatality_notice/fatality_notice.json": "an 1881 Boer War notice under HMRC's content id",
+    "fatality_notice/fatality_notice_with_minister.json": "the same notice, with a minister",
+    "fatality_notice/withdrawn_fatality_notice.json": "the same notice, withdrawn",
+    "specialist_document/protected-food-drink-names.json": (
+        "'Example Title' by 'HM Cheese & Biscuits'"
+    ),
+    "service_manual_topic/service_manual_topic.json": "'Service Manual Test Expanded Topic'",
+    "service_manual_topic/service_manual_topic_collapsed.json": "'Service Manual Test Topic'",
+    "statistical_data_set/statistical_data_set_political.json": "'Example statistical data set'",
+}
+
+
+def real_content_items(content_dir: Path) -> list[Path]:
+    """The content item files under `content_dir` but the schema examples `NOT_REAL_PAGES`."""
+    return [
+        source
+        for source in sorted(content_dir.rglob("*.json"))
+        if source.relative_to(content_dir).as_posix() not in NOT_REAL_PAGES
+    ]
+
+
+def copy_real_content_items(content_dir: Path, out_dir: Path) -> Path:
+    """Copy the real content items (with the folder's licence and source) into `out_dir`.
+
+    Returns:
+        The folder holding the copies, `<schema>/<name>.json` as in `content_dir`; a folder of
+        an earlier build is replaced, so it holds exactly this build's items.
+    """
+    target = out_dir / "content-items"
+    if target.exists():
+        shutil.rmtree(target)
+    for source in real_content_items(content_dir):
+        copy = target / source.relative_to(content_dir)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, copy)
+    for extra in content_dir.iterdir():
+        if extra.is_file() and not extra.name.endswith(".json"):  # LICENCE, SOURCE.txt
+            shutil.copyfile(extra, target / extra.name)
+    (target / "LEFT-OUT.txt").write_text(
+        "Schema examples left out of the sample warehouse (not pages a reader could visit):\n"
+        + "".join(f"{name}: {why}\n" for name, why in NOT_REAL_PAGES.items()),
+        encoding="utf-8",
+    )
+    return target
+
+
 def pages_from_content_dir(content_dir: Path) -> list[SamplePage]:
     """Read the Content API JSON files under `content_dir` into sample pages.
 
@@ -374,7 +425,7 @@ def pages_from_content_dir(content_dir: Path) -> list[SamplePage]:
     """
     pages: list[SamplePage] = []
     seen: set[str] = set()
-    for source in sorted(content_dir.rglob("*.json")):
+    for source in real_content_items(content_dir):
         try:
             doc = json.loads(source.read_text(encoding="utf-8"))
         except (OSError, ValueError):
