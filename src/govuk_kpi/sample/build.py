@@ -55,7 +55,9 @@ def build_sample(
     progress: Callable[[str], None] = lambda _step: None,
 ) -> SampleBuild:
     """Generate the sample's usage files and load everything into the warehouse at `url`."""
-    data = govuk_data_dir()
+    # Paths inside the working folder are recorded relative to it (as batch URIs, and so in
+    # the reports' manifests): two checkouts building the same sample record the same.
+    data, out_dir = _from_here(govuk_data_dir()), _from_here(out_dir)
     engine = get_engine(url)
     progress("schema")
     upgrade(url)
@@ -92,3 +94,11 @@ def build_sample(
     progress("rollups")
     build.rollup = refresh_rollups(engine)
     return build
+
+
+def _from_here(path: Path) -> Path:
+    """`path` relative to the working folder when it lies inside it, else as it is."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return Path(path)
