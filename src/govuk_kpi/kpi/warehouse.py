@@ -18,6 +18,7 @@ from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRI
 from govuk_kpi.core.periods import Period, resolve_period
 from govuk_kpi.kpi.audit import AuditThresholds
 from govuk_kpi.kpi.audit import audit as audit_pages
+from govuk_kpi.kpi.coverage import coverage_select, coverage_series, organisation_pages
 from govuk_kpi.kpi.expressions import derived_columns, total
 from govuk_kpi.kpi.sums import page_sums
 from govuk_kpi.warehouse.calendar import date_key, key_to_date
@@ -354,7 +355,9 @@ class Warehouse:
 
     # -- organisations -----------------------------------------------------------------
     def organisations(self) -> pd.DataFrame:
-        """Every organisation known, with its status."""
+        """Every organisation known, with its status and `pages`: the pages whose newest
+        edition names it the primary organisation (0 for most; see `kpi.coverage`)."""
+        counted = organisation_pages()
         with self.engine.connect() as connection:
             return _frame(
                 connection,
@@ -367,7 +370,10 @@ class Warehouse:
                     DimOrganisation.status,
                     DimOrganisation.closed_at,
                     DimOrganisation.parent_slug,
-                ).order_by(DimOrganisation.title),
+                    func.coalesce(counted.c.pages, 0).label("pages"),
+                )
+                .outerjoin(counted, counted.c.organisation_key == DimOrganisation.organisation_key)
+                .order_by(DimOrganisation.title),
             )
 
     def document_types(self) -> pd.DataFrame:
@@ -671,8 +677,9 @@ class Warehouse:
     ) -> pd.DataFrame:
         """Every page item (newest edition) with its sums for the period, page views in the
         period before (`pviews_previous`, `pviews_change` as a ratio), page views over the past
-        year (`pviews_year`), answers to "Is this page useful?" (`responses`) and age in days
-        since its last public update (`age_days`, at the period's end)."""
+        year (`pviews_year`), answers to "Is this page useful?" (`responses`), age in days
+        since its last public update (`age_days`, at the period's end), its document type's
+        label and its edition's `words`, `reading_time` and `pdf_count`."""
         resolved = self.period(period, as_of)
         year = resolve_period("past-year", resolved.end)
         with self.engine.connect() as connection:
@@ -687,6 +694,7 @@ class Warehouse:
                     DimEdition.base_path,
                     DimEdition.title,
                     DimDocumentType.name.label("document_type"),
+                    DimDocumentType.label.label("document_type_label"),
                     primary.c.slug.label("organisation"),
                     primary.c.title.label("organisation_title"),
                     DimEdition.withdrawn,
@@ -696,6 +704,9 @@ class Warehouse:
                     *derived_columns(metric),
                     func.coalesce(before.c.pviews, 0).label("pviews_previous"),
                     func.coalesce(year_sums.c.pviews, 0).label("pviews_year"),
+                    FactEditionMetrics.words,
+                    FactEditionMetrics.reading_time,
+                    FactEditionMetrics.pdf_count,
                 )
                 .select_from(DimEdition)
                 .where(DimEdition.is_latest)
@@ -707,6 +718,9 @@ class Warehouse:
                 )
                 .outerjoin(
                     primary, primary.c.organisation_key == DimEdition.primary_organisation_key
+                )
+                .outerjoin(
+                    FactEditionMetrics, FactEditionMetrics.edition_key == DimEdition.edition_key
                 )
                 .outerjoin(sums, sums.c.page_id == DimEdition.page_id)
                 .outerjoin(before, before.c.page_id == DimEdition.page_id)
@@ -842,3 +856,33 @@ class Warehouse:
             "batches": len(rows),
             "sha256": digest.hexdigest(),
         }
+
+    def coverage(
+        self,
+        *,
+        period: str = "past-30-days",
+        organisation: str | None = None,
+        as_of: date | None = None,
+    ) -> pd.Series:
+        """What the figures cover (`govuk_kpi.kpi.coverage`): the pages the warehouse holds,
+        the organisations with pages, and the period's page views in three parts: on pages
+        with a primary organisation, on pages with none, and on paths that matched no page,
+        each with its share of them all.
+
+        With `organisation` (slug or content_id): also its name, its pages
+        (`organisation_pages`, of them `organisation_withdrawn_pages`), the pages naming it
+        that another organisation (or none) leads (`organisation_other_pages`), and its pages
+        viewed in the period (`organisation_pages_viewed`).
+
+        Returns:
+            A Series; `attrs` holds the query (one SQL statement for every figure), period.
+        """
+        resolved = self.period(period, as_of)
+        with self.engine.connect() as connection:
+            keys = None
+            if organisation:
+                keys = _organisation_keys(connection, organisation)
+                if not keys:
+                    raise ConfigError(f"no organisation {organisation!r} in the warehouse")
+            query = coverage_select(connection, resolved, keys)
+            return coverage_series(_frame(connection, query, resolved))

@@ -3,13 +3,15 @@
 Everything is checked before anything runs: an unknown or ill-typed key is a `ConfigError`
 naming the file and the key (papermill alone would only warn).
 
+A notebook whose parameters cell declares `organisation` runs once per organisation of the set
+(`<notebook>-<slug>`); every other notebook runs once. Nothing else decides the fan-out.
+
     name: sample                        # optional; default: the file's name
     as_of: 2026-10-31                   # the last day reported on
     period: past-30-days                # any period govuk_kpi.core.periods knows
     notebooks: [kpi_overview, organisation_report, content_audit]
-    organisations:                      # for organisation_report: a list of slugs...
-      - department-for-transport
-    # organisations: all live ministerial departments    # ...or a selector
+    organisations: all with pages       # for notebooks declaring `organisation`: a selector...
+    # organisations: [department-for-transport]           # ...or a list of slugs
     parameters:                         # optional: more notebook parameters (thresholds)
       low_satisfaction: 0.5
 """
@@ -31,13 +33,15 @@ from govuk_kpi.core.periods import resolve_period
 NOTEBOOK_DIR = Path("notebooks")
 KEYS = {"name", "as_of", "period", "notebooks", "organisations", "parameters"}
 REQUIRED = ("as_of", "notebooks")
-# Notebooks that run once per organisation; the others run once per report set.
-PER_ORGANISATION = {"organisation_report"}
+# A notebook declaring this parameter runs once per organisation of its report set.
+FAN_OUT = "organisation"
 # Parameters the builder sets itself: a report set may not.
-RESERVED = {"as_of", "period", "organisation", "output_dir"}
+RESERVED = {"as_of", "period", FAN_OUT, "output_dir"}
 SELECTOR = re.compile(
-    r"^all(?:\s+(?P<status>live|closed|exempt|joining|transitioning))?\s+(?P<type>.+)$"
+    r"^all(?:\s+(?P<status>live|closed|exempt|joining|transitioning))?(?:\s+(?P<type>.+))?$"
 )
+WITH_PAGES = " with pages"
+ANY_TYPE = "organisations"
 _TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "list": list, "dict": dict}
 
 
@@ -63,6 +67,40 @@ class ReportSet:
     notebooks: list[str]
     organisations: list[str] | str | None
     parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Selector:
+    """`all [status] [<organisation type, plural> | organisations] [with pages]`.
+
+    `with pages` keeps the organisations that are the primary organisation of the newest
+    edition of at least one page in the warehouse (live or withdrawn): those whose report has
+    pages in it. `all with pages` is every such organisation.
+    """
+
+    status: str | None
+    type: str | None  # None: any type
+    with_pages: bool
+
+    @classmethod
+    def parse(cls, text: str) -> Selector | None:
+        """The selector `text` says, or None when it is not one."""
+        words = " ".join(text.split()).lower()
+        with_pages = words.endswith(WITH_PAGES)
+        if with_pages:
+            words = words.removesuffix(WITH_PAGES)
+        match = SELECTOR.match(words)
+        if match is None:
+            return None
+        kind = match.group("type")
+        if kind is None and not with_pages:
+            return None  # bare `all`: say which organisations
+        return cls(match.group("status"), None if kind in (None, ANY_TYPE) else kind, with_pages)
+
+
+def fans_out(declared: dict[str, Any]) -> bool:
+    """True when a notebook with these declared parameters runs once per organisation."""
+    return FAN_OUT in declared
 
 
 def _error(path: Path, key: str, message: str) -> ConfigError:
@@ -139,7 +177,7 @@ def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> Repo
         declared[name] = notebook_parameters(file)
     organisations = raw.get("organisations")
     if organisations is not None and not (
-        (isinstance(organisations, str) and SELECTOR.match(organisations.strip().lower()))
+        (isinstance(organisations, str) and Selector.parse(organisations))
         or (
             isinstance(organisations, list)
             and organisations
@@ -149,10 +187,13 @@ def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> Repo
         raise _error(
             path,
             "organisations",
-            "expected a list of slugs or a selector like 'all live ministerial departments'",
+            "expected a list of slugs or a selector like 'all with pages' or "
+            "'all live ministerial departments'",
         )
-    if PER_ORGANISATION & set(notebooks) and not organisations:
-        raise _error(path, "organisations", "needed by " + ", ".join(PER_ORGANISATION))
+    fanning = [n for n in notebooks if fans_out(declared[n])]
+    if fanning and not organisations:
+        needed = f"needed by {', '.join(fanning)} (declaring {FAN_OUT!r})"
+        raise _error(path, "organisations", needed)
     parameters = raw.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise _error(path, "parameters", "expected a mapping of notebook parameters")
@@ -172,61 +213,76 @@ def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> Repo
 
 
 def resolve_organisations(selection: list[str] | str, organisations: Any) -> list[str]:
-    """Slugs for a list or a selector, checked against `Warehouse.organisations()`."""
+    """Slugs for a list or a selector, checked against `Warehouse.organisations()` (its
+    `pages` column, the pages whose newest edition names the organisation primary, is what
+    `with pages` reads)."""
     known = organisations
     if isinstance(selection, list):
         missing = [s for s in selection if s not in set(known["slug"])]
         if missing:
             raise ConfigError(f"organisations: unknown slug {', '.join(missing)}")
         return list(selection)
-    match = SELECTOR.match(selection.strip().lower())
-    if match is None:
+    selector = Selector.parse(selection)
+    if selector is None:
         raise ConfigError(f"organisations: cannot read the selector {selection!r}")
-    wanted = match.group("type").strip()
-    types = known["organisation_type"].fillna("").str.lower()
-    chosen = (
-        (types == wanted)
-        | (types + "s" == wanted)
-        | (types.str.replace("y$", "ies", regex=True) == wanted)
-    )
-    if not chosen.any():
-        raise ConfigError(f"organisations: no organisation type matches {wanted!r}")
-    if match.group("status"):
-        chosen &= known["status"].fillna("").str.lower() == match.group("status")
-    return sorted(known.loc[chosen, "slug"].dropna())
+    chosen = known["slug"].notna()
+    if selector.type is not None:
+        wanted = selector.type
+        types = known["organisation_type"].fillna("").str.lower()
+        chosen &= (
+            (types == wanted)
+            | (types + "s" == wanted)
+            | (types.str.replace("y$", "ies", regex=True) == wanted)
+        )
+        if not chosen.any():
+            raise ConfigError(f"organisations: no organisation type matches {wanted!r}")
+    if selector.status:
+        chosen &= known["status"].fillna("").str.lower() == selector.status
+    if selector.with_pages:
+        if "pages" not in known:
+            raise ConfigError(
+                "organisations: 'with pages' needs each organisation's pages "
+                "(the `pages` column of Warehouse.organisations())"
+            )
+        # One organisation can be known under several content ids (a content item linking an
+        # old one): its report, by slug, holds the pages of them all.
+        pages = known.groupby("slug")["pages"].transform("sum")
+        chosen &= pages.fillna(0) > 0
+    return sorted(set(known.loc[chosen, "slug"]))
 
 
 def plan(
     report_set: ReportSet, organisations: Any, notebook_dir: Path = NOTEBOOK_DIR
 ) -> list[ReportJob]:
-    """The notebook runs of a report set; `organisations` is `Warehouse.organisations()`."""
+    """The notebook runs of a report set; `organisations` is `Warehouse.organisations()`.
+
+    A notebook that declares `organisation` runs once per organisation the set selects,
+    named `<notebook>-<slug>`; the others run once, named after the notebook.
+    """
     jobs: list[ReportJob] = []
     common = {"as_of": report_set.as_of.isoformat(), "period": report_set.period}
+    slugs: list[str] | None = None
     for name in report_set.notebooks:
         notebook = notebook_dir / f"{name}.ipynb"
         declared = notebook_parameters(notebook)
         extra = {k: v for k, v in report_set.parameters.items() if k in declared}
         base = {k: v for k, v in common.items() if k in declared}
-        if name in PER_ORGANISATION:
-            slugs = resolve_organisations(report_set.organisations or [], organisations)
-            for slug in slugs:
-                jobs.append(
-                    ReportJob(
-                        f"{name.replace('_', '-')}-{slug}",
-                        notebook,
-                        {**base, **extra, "organisation": slug},
-                        report_set.path,
-                        common["as_of"],
-                    )
-                )
-        else:
+        report = name.replace("_", "-")
+        if not fans_out(declared):
             jobs.append(
-                ReportJob(
-                    name.replace("_", "-"),
-                    notebook,
-                    {**base, **extra},
-                    report_set.path,
-                    common["as_of"],
-                )
+                ReportJob(report, notebook, {**base, **extra}, report_set.path, common["as_of"])
             )
+            continue
+        if slugs is None:
+            slugs = resolve_organisations(report_set.organisations or [], organisations)
+        jobs.extend(
+            ReportJob(
+                f"{report}-{slug}",
+                notebook,
+                {**base, **extra, FAN_OUT: slug},
+                report_set.path,
+                common["as_of"],
+            )
+            for slug in slugs
+        )
     return jobs
