@@ -9,6 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help install sample serve test lint format postgres-server clean distclean
@@ -18,13 +19,16 @@ help: ## Show this list of targets
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-install: $(STAMP) ## Create .venv and install the package with its dev tools (again only when pyproject.toml changes)
+install: $(STAMP) $(NODE_STAMP) ## Create .venv and node_modules (the package, its dev tools, GOV.UK Frontend, axe-core); again only when pyproject.toml or package-lock.json change
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then echo "Creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); fi
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e '.[dev]'
 	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@bash scripts/ensure-node-packages.sh
 
 sample: install ## Build the sample warehouse (govuk-kpi sample)
 	$(BIN)/govuk-kpi sample

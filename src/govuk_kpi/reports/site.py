@@ -1,41 +1,119 @@
-"""`reports/index.html`: every dated report set, its reports, headline KPIs and links.
+"""The report site: `reports/index.html` (every dated report set, its reports grouped, their
+headline KPIs, links) and `reports/assets/` (GOV.UK Frontend's stylesheet and the site's own).
 
-One self-contained page (inline CSS, no scripts, nothing from the network). Every title and
-figure is escaped, so a page title holding `<script>` shows as text.
+The pages use GOV.UK Frontend, installed from the npm registry by `make install` (`npm ci`,
+package.json) and copied into the site by every build: no script, stylesheet or font comes from
+the network, and the site works offline. The copy leaves out what is only for services on
+gov.uk: the GDS Transport fonts (text falls back to Arial/Helvetica) and the crown. Every title
+and figure is escaped, so a page title holding `<script>` shows as text.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
-from html import escape
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.reports.present import change, day, figure_words
+from govuk_kpi.reports.render import TEMPLATES
+
 DATED = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-CSS = """
-body { font-family: Arial, Helvetica, sans-serif; color: #0b0c0c; background: #fff;
-  max-width: 960px; margin: 0 auto; padding: 1em; line-height: 1.4; }
-a { color: #1d70b8; } a:focus { outline: 3px solid #ffdd00; background: #ffdd00; color: #0b0c0c; }
-.notice { border-left: 10px solid #d4351c; padding: 0.5em 1em; margin: 1em 0; }
-table { border-collapse: collapse; width: 100%; margin-bottom: 2em; }
-caption { text-align: left; font-weight: bold; padding: 0.4em 0; }
-th, td { text-align: left; padding: 0.4em 0.6em; border-bottom: 1px solid #b1b4b6;
-  vertical-align: top; }
-.failed { color: #d4351c; font-weight: bold; }
-.secondary { color: #505a5f; }
-"""
+ASSETS = "assets"
+FRONTEND = "govuk-frontend"
+FRONTEND_CSS = "dist/govuk/govuk-frontend.min.css"
+SITE_CSS = TEMPLATES / "govuk" / "static" / "report-site.css"
+# Where node_modules/ is looked for: $GOVUK_KPI_NODE_MODULES, the working directory, the project.
+NODE_MODULES_VARIABLE = "GOVUK_KPI_NODE_MODULES"
+PROJECT = Path(__file__).resolve().parents[3]
+# Kinds of report, in the order the index shows them: (notebook, heading).
+GROUPS = (
+    ("kpi_overview", "Site overview"),
+    ("content_audit", "Content audit"),
+    ("organisation_report", "Organisations, A to Z"),
+)
+OTHER_GROUP = "Other reports"
 
 
-def _value(figure: dict[str, Any]) -> str:
+# -- assets ------------------------------------------------------------------------------------
+def frontend_dir() -> Path:
+    """GOV.UK Frontend's package folder in node_modules/ (`make install` puts it there)."""
+    places = (
+        [Path(os.environ[NODE_MODULES_VARIABLE])] if os.environ.get(NODE_MODULES_VARIABLE) else []
+    )
+    places += [Path.cwd() / "node_modules", PROJECT / "node_modules"]
+    for place in places:
+        if (place / FRONTEND / FRONTEND_CSS).is_file():
+            return place / FRONTEND
+    raise ConfigError(
+        f"GOV.UK Frontend is not installed (looked for {FRONTEND}/{FRONTEND_CSS} in "
+        f"{', '.join(str(p) for p in places)}): run `make install` (npm ci), or set "
+        f"{NODE_MODULES_VARIABLE} to a node_modules folder that has it"
+    )
+
+
+def offline_css(css: str) -> str:
+    """GOV.UK Frontend's compiled CSS without anything it would fetch: no GDS Transport
+    font faces (the font is for gov.uk; text falls back to Arial), no crown images.
+
+    Raises ConfigError when a `url()` other than a data URI is left, so a new version that
+    fetches something else fails the build instead of the reader's browser.
+    """
+    css = re.sub(r"@font-face\s*\{[^}]*\}", "", css)
+    css = re.sub(r"(font-family:)\s*[\"']?GDS Transport[\"']?\s*,\s*", r"\1", css)
+    css = re.sub(
+        r"(font-family:)\s*[\"']?GDS Transport[\"']?\s*(?=[;}])", r"\1arial,sans-serif", css
+    )
+    css = re.sub(r"[a-z-]*:\s*url\(\s*[\"']?/assets/images/[^)]*\)[^;}]*;?", "", css)
+    left = [
+        u for u in re.findall(r"url\(\s*([^)]*)\)", css) if not u.strip("\"' ").startswith("data:")
+    ]
+    if left or "@import" in css:
+        raise ConfigError(f"GOV.UK Frontend's CSS would fetch {left or '@import'}: not copied")
+    return css
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def write_assets(root: str | Path) -> Path:
+    """Copy GOV.UK Frontend's stylesheet (made offline) and the site's own into
+    `<root>/assets/`; returns that folder. Unchanged files are left alone."""
+    source = frontend_dir()
+    version = json.loads((source / "package.json").read_text(encoding="utf-8"))["version"]
+    css = offline_css((source / FRONTEND_CSS).read_text(encoding="utf-8"))
+    css = css.replace('@charset "UTF-8";', "", 1)
+    header = (
+        f'@charset "UTF-8";\n/* GOV.UK Frontend {version} (MIT licence, © Crown copyright), '
+        "from the npm registry, without the GDS Transport fonts and the crown. */\n"
+    )
+    target = Path(root) / ASSETS
+    _write_if_changed(target / FRONTEND / "govuk-frontend.min.css", header + css)
+    _write_if_changed(target / "report-site.css", SITE_CSS.read_text(encoding="utf-8"))
+    return target
+
+
+# -- the index ---------------------------------------------------------------------------------
+def _value(figure: dict[str, Any], name: str = "") -> str:
+    """A headline figure as readers see it: 34,183,106; 68.2%; up 5.1%."""
     value, unit = figure.get("value"), figure.get("unit")
-    if value is None:
-        return "no data"
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if unit == "ratio" or figure.get("label", "").lower().startswith("satisfaction"):
-            return f"{value * 100:.1f}%"
-        return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.2f}"
-    return str(value)
+        label = str(figure.get("label") or "").lower()
+        if name.endswith("_change") or label.endswith(": change"):
+            return change(value)
+        if unit is None and label.startswith("satisfaction"):
+            unit = "ratio"
+        return figure_words(value, unit)
+    return "no data" if value is None else str(value)
 
 
 def load_manifests(root: Path) -> dict[str, list[dict[str, Any]]]:
@@ -55,74 +133,105 @@ def load_manifests(root: Path) -> dict[str, list[dict[str, Any]]]:
     return sets
 
 
-def render_index(root: Path) -> str:
-    sets = load_manifests(root)
-    generated = any(m.get("generated_usage") for ms in sets.values() for m in ms)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        '<link rel="icon" href="data:,">',
-        "<title>GOV.UK KPI reports</title>",
-        f"<style>{CSS}</style></head><body>",
-        '<header><h1>GOV.UK KPI reports</h1></header><main id="main">',
+def _kind(manifest: dict[str, Any]) -> str:
+    return Path(str(manifest.get("notebook") or "")).stem
+
+
+def _report(as_of: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    name = str(manifest.get("report", ""))
+    outputs = manifest.get("outputs") or {}
+    title = str(manifest.get("title") or name)
+    figures = [
+        {"label": str(f.get("label") or n), "value": _value(f, n)}
+        for n, f in (manifest.get("figures") or {}).items()
+        if f.get("headline")
     ]
-    if generated:
-        parts.append(
-            '<div class="notice" role="note"><strong>Sample data.</strong> Reports marked '
-            "“generated usage” show page views, useful answers, searches and feedback counts "
-            "that are generated sample data, not real GOV.UK usage.</div>"
-        )
-    if not sets:
-        parts.append("<p>No reports have been built yet: run <code>make reports</code>.</p>")
+    suffix = ": content performance"
+    return {
+        "title": title,
+        # organisation reports are listed by the organisation's name alone
+        "name": title.removesuffix(suffix),
+        "subtitle": str(manifest.get("subtitle") or ""),
+        "href": f"{as_of}/{outputs.get('html') or name + '.html'}",
+        "notebook_href": f"{as_of}/{outputs.get('notebook') or name + '.ipynb'}",
+        "manifest_href": f"{as_of}/{name}.manifest.json",
+        "files": [
+            {"href": f"{as_of}/{f}", "text": f"Download the full list: {f}"}
+            for f in outputs.get("files", [])
+        ],
+        "figures": figures,
+        "by_label": {f["label"]: f["value"] for f in figures},
+        "generated": bool(manifest.get("generated_usage")),
+        "failed": manifest.get("status") == "failed",
+        "error": str(manifest.get("error") or ""),
+    }
+
+
+def _groups(as_of: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reports of one date by kind: overview, audit, organisations A to Z, any others."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for manifest in manifests:
+        kind = _kind(manifest)
+        key = kind if kind in dict(GROUPS) else "other"
+        found.setdefault(key, []).append(_report(as_of, manifest))
+    groups = []
+    for key, heading in (*GROUPS, ("other", OTHER_GROUP)):
+        reports = sorted(found.get(key, []), key=lambda r: r["name"].casefold())
+        if not reports:
+            continue
+        group: dict[str, Any] = {"key": key, "heading": heading, "reports": reports}
+        if key == "organisation_report":
+            labels: list[str] = []
+            for report in reports:
+                labels += [f["label"] for f in report["figures"] if f["label"] not in labels]
+            count = len(reports)
+            generated = all(r["generated"] for r in reports)
+            group.update(
+                table=True,
+                labels=labels,
+                all_generated=generated,
+                caption=(
+                    f"{count} organisation {'report' if count == 1 else 'reports'}, A to Z, "
+                    "with their headline figures" + (" (generated usage)" if generated else "")
+                ),
+            )
+        groups.append(group)
+    return groups
+
+
+def render_index(root: Path) -> str:
+    """The site index's HTML from the manifests under `root`."""
+    from jinja2 import Environment, FileSystemLoader
+
+    sets = load_manifests(root)
+    environment = Environment(
+        loader=FileSystemLoader(str(TEMPLATES / "govuk")), autoescape=True, trim_blocks=False
+    )
+    shown = []
     for as_of, manifests in sets.items():
-        parts.append(f'<section aria-labelledby="set-{escape(as_of)}">')
-        parts.append(f'<h2 id="set-{escape(as_of)}">Reports as of {escape(as_of)}</h2>')
-        parts.append(
-            f"<table><caption>{len(manifests)} reports as of {escape(as_of)}, with their "
-            'headline figures</caption><thead><tr><th scope="col">Report</th>'
-            '<th scope="col">Headline figures</th><th scope="col">Files</th></tr></thead><tbody>'
+        count = len(manifests)
+        shown.append(
+            {
+                "as_of": as_of,
+                "as_of_words": day(date.fromisoformat(as_of)),
+                "count": f"{count} {'report' if count == 1 else 'reports'}",
+                "groups": _groups(as_of, manifests),
+                "reports": sorted(
+                    (_report(as_of, m) for m in manifests), key=lambda r: r["title"].casefold()
+                ),
+            }
         )
-        for m in manifests:
-            name = str(m.get("report", ""))
-            href = f"{as_of}/{m.get('outputs', {}).get('html') or name + '.html'}"
-            title = escape(str(m.get("title") or name))
-            notes = []
-            if m.get("subtitle"):
-                notes.append(f'<span class="secondary">{escape(str(m["subtitle"]))}</span>')
-            if m.get("generated_usage"):
-                notes.append('<span class="secondary">generated usage</span>')
-            if m.get("status") == "failed":
-                notes.append(f'<span class="failed">failed: {escape(str(m.get("error")))}</span>')
-            figures = [
-                f"<li>{escape(str(f.get('label') or n))}: <strong>{escape(_value(f))}</strong></li>"
-                for n, f in (m.get("figures") or {}).items()
-                if f.get("headline")
-            ]
-            files = [f'<a href="{escape(href, quote=True)}">report</a>']
-            files += [
-                f'<a href="{escape(f"{as_of}/{f}", quote=True)}">{escape(f)}</a>'
-                for f in m.get("outputs", {}).get("files", [])
-            ]
-            files.append(
-                f'<a href="{escape(f"{as_of}/{name}.manifest.json", quote=True)}">manifest</a>'
-            )
-            parts.append(
-                f'<tr><th scope="row"><a href="{escape(href, quote=True)}">{title}</a>'
-                + ("<br>" + "<br>".join(notes) if notes else "")
-                + "</th>"
-                + f"<td><ul>{''.join(figures)}</ul></td>"
-                + f"<td>{' · '.join(files)}</td></tr>"
-            )
-        parts.append("</tbody></table></section>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts) + "\n"
+    generated = any(m.get("generated_usage") for ms in sets.values() for m in ms)
+    html = environment.get_template("site.html.j2").render(sets=shown, generated=generated)
+    return html.rstrip() + "\n"
 
 
 def write_index(root: str | Path) -> Path:
-    """Write `<root>/index.html` from the manifests under `<root>/<date>/`."""
+    """Write `<root>/index.html` from the manifests under `<root>/<date>/`, and the site's
+    assets (`write_assets`)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
+    write_assets(root)
     path = root / "index.html"
     path.write_text(render_index(root), encoding="utf-8")
     return path
