@@ -192,7 +192,11 @@ def test_coverage_in_words(warehouse: Warehouse) -> None:
     site = warehouse.coverage(period="past-30-days", as_of=DAY)
     said = " ".join(coverage_words.sentences(site))
     assert "The warehouse holds 4 pages; 2 organisations lead at least one." in said
-    assert "Of the 210 page views" in said and "14% were on pages with no primary" in said
+    assert (
+        "Of the 210 page views" in said
+        and "so the page figures in these reports count the other 200" in said
+    )
+    assert "14% of all page views were on pages with no primary" in said
     assert "10 (5%) were on 2 paths that matched no page" in said
     parts = coverage_words.parts_frame(site)
     assert parts["pviews"].tolist() == [170, 30, 10, 210]

@@ -443,3 +443,56 @@ def show_section(
     if len(rows) < total:
         caption += f" (the first {number(len(rows))} of {number(total)})"
     table(rows, columns, caption=caption, formats=formats)
+
+
+def rules_frame(thresholds: AuditThresholds) -> pd.DataFrame:
+    """The audit's rules in words, in their order of precedence: `label`, `rule`."""
+    t = thresholds
+    rules = {
+        "redirect_withdrawn": (
+            f"Withdrawn, yet viewed at least {number(t.withdrawn_visited_pviews)} times in the "
+            "period."
+        ),
+        "archive_candidate": (
+            f"Fewer than {number(t.little_use_pviews_year)} page views in a year, among the "
+            f"least used {percent(t.little_use_share)} of its organisation's pages, no more "
+            "used than the middle page of its type, and at least a year old. Never one of its "
+            f"organisation's busiest {percent(t.top_share)}."
+        ),
+        "needs_improvement": (
+            f"Fewer than {percent(t.low_satisfaction)} satisfied from at least "
+            f"{number(t.min_responses)} answers; or at least {t.high_searches_per_user:g} "
+            f"searches per 100 users from at least {number(t.min_users_for_searches)} users "
+            "(not for pages whose job is to lead people on, such as the homepage and finders); "
+            f"or page views fell by {percent(-t.falling_views)} or more from at least "
+            f"{number(t.min_previous_pviews)}."
+        ),
+        "working_well": (
+            f"One of its organisation's {number(t.top_pages)} most viewed pages, and at least "
+            f"{percent(t.good_satisfaction)} satisfied from at least {number(t.min_responses)} "
+            "answers. Never a withdrawn page."
+        ),
+        "review_old_but_used": f"Last updated more than {t.old_years:g} years ago.",
+        "not_enough_data": (
+            f"Fewer than {number(t.min_responses)} answers, less than a year of history, or no "
+            "plausible date of last update."
+        ),
+        "no_action": "None of the above.",
+    }
+    return pd.DataFrame(
+        {"label": [HEADINGS[c] for c in CATEGORIES], "rule": [rules[c] for c in CATEGORIES]}
+    )
+
+
+def show_rules(audit: pd.DataFrame) -> None:
+    """How the audit decides, as a table: each page is in the first category whose rule fits."""
+    heading("How pages are put in a category", 2)
+    say(
+        "Each page is in the first category, from the top, whose rule it meets, so no page "
+        "is in two. The figures are the thresholds this report was built with."
+    )
+    table(
+        rules_frame(thresholds_of(audit)),
+        {"label": "Category", "rule": "A page is here when"},
+        caption="The audit's rules, in the order they are applied",
+    )

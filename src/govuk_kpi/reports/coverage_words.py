@@ -109,11 +109,12 @@ def sentences(coverage: pd.Series) -> list[str]:
     if coverage["pviews"]:
         said.append(
             f"Of the {number(coverage['pviews'])} page views recorded on GOV.UK in the period, "
-            f"{percent(coverage['no_organisation_share'])} were on pages with no primary "
-            "organisation, which no organisation's report includes, and "
             f"{number(coverage['unmatched_pviews'])} ({percent(coverage['unmatched_share'])}) "
             f"were on {number(coverage['unmatched_paths'])} paths that matched no page in the "
-            "warehouse."
+            "warehouse, so the page figures in these reports count the other "
+            f"{number(coverage['pviews'] - coverage['unmatched_pviews'])}. "
+            f"{percent(coverage['no_organisation_share'])} of all page views were on pages with "
+            "no primary organisation, which no organisation's report includes."
         )
     else:
         said.append("No page views were recorded on GOV.UK in the period.")
