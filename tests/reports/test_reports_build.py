@@ -205,7 +205,7 @@ def test_trace_prints_value_query_batches_and_hashes(twice: dict) -> None:
 @pytest.mark.slow
 def test_index_lists_reports_with_headline_figures(twice: dict) -> None:
     index = (twice["base"] / "first" / "index.html").read_text()
-    assert "Reports as of 2026-10-31" in index
+    assert "Reports as of 31 October 2026" in index
     assert 'href="2026-10-31/kpi-overview.html"' in index
     assert "Department for Transport: content performance" in index
     assert "Page views: <strong>31,157,775</strong>" in index
