@@ -20,7 +20,7 @@ import hashlib
 import shutil
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -102,10 +102,22 @@ class CorpusWarehouse:
     folder: Path
     _template: str
     _copy: Callable[[], str]
+    _drop: Callable[[str], None] = lambda _url: None
+    _made: list[str] = field(default_factory=list)
 
     def fresh(self) -> str:
         """The URL of a new copy of the warehouse."""
-        return self._copy()
+        url = self._copy()
+        self._made.append(url)
+        return url
+
+    def release(self) -> None:
+        """Close the connections to the copies made since the last release, and drop them
+        (the process keeps one engine per URL: hundreds of copies would exhaust the server)."""
+        while self._made:
+            url = self._made.pop()
+            get_engine(url).dispose()
+            self._drop(url)
 
 
 @pytest.fixture(scope="session", params=selected_backends())
@@ -124,33 +136,44 @@ def corpus_template(
             shutil.copyfile(template, target)
             return f"sqlite:///{target}"
 
-        yield CorpusWarehouse("sqlite", folder, url, copy_sqlite)
+        def drop_sqlite(copy_url: str) -> None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(copy_url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+
+        yield CorpusWarehouse("sqlite", folder, url, copy_sqlite, drop_sqlite)
         return
     cluster = request.getfixturevalue("postgres_cluster")
     name = f"corpus_{uuid.uuid4().hex}"
     url = cluster.create_database(name)
     _build(url, folder)
-    copies: list[str] = []
+    copies: dict[str, str] = {}
 
     def copy_postgres() -> str:
         copy = f"c_{uuid.uuid4().hex}"
         with cluster.connect() as connection:
             connection.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
-        copies.append(copy)
+        copies[cluster.url(copy)] = copy
         return cluster.url(copy)
 
+    def drop_postgres(copy_url: str) -> None:
+        cluster.drop_database(copies.pop(copy_url))
+
+    warehouse = CorpusWarehouse("postgresql", folder, url, copy_postgres, drop_postgres)
     try:
-        yield CorpusWarehouse("postgresql", folder, url, copy_postgres)
+        yield warehouse
     finally:
-        for copy in copies:
-            cluster.drop_database(copy)
+        warehouse.release()
         cluster.drop_database(name)
 
 
 @pytest.fixture
-def corpus_warehouse(corpus_template: CorpusWarehouse) -> CorpusWarehouse:
-    """The session's corpus warehouse on the test's backend (ids `sqlite`, `postgresql`)."""
-    return corpus_template
+def corpus_warehouse(corpus_template: CorpusWarehouse) -> Iterator[CorpusWarehouse]:
+    """The session's corpus warehouse on the test's backend (ids `sqlite`, `postgresql`); the
+    copies a test makes are closed and dropped after it."""
+    try:
+        yield corpus_template
+    finally:
+        corpus_template.release()
 
 
 # -- what a case must show -------------------------------------------------------------------

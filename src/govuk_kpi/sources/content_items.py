@@ -2,12 +2,14 @@
 
 A content item is one JSON document. The readers here accept one item per `.json` file, a
 directory tree of such files, or a `.jsonl` file with one item per line. They know nothing of the
-database: they return records, and raise `InputError` for input that cannot be a page.
+database: they return records, and raise `InputError` for input that cannot be a page
+(`RejectedRecord` for one item that cannot be a page while the others can).
 """
 
 from __future__ import annotations
 
-import json
+import errno
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from html import escape
@@ -15,7 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from govuk_kpi.core.errors import InputError, RejectedRecord
+from govuk_kpi.core.limits import MAX_LINE_BYTES_ENV, limits
 from govuk_kpi.core.paths import normalise_path
+from govuk_kpi.core.text import strip_control
+from govuk_kpi.sources.json_input import (
+    BadValue,
+    array_value,
+    flaw,
+    json_type,
+    object_value,
+    read_text,
+    text_value,
+)
+from govuk_kpi.sources.json_input import parse as parse_json
 from govuk_kpi.sources.records import EditionRecord, OrganisationRef
 from govuk_kpi.sources.text_metrics import text_metrics
 
@@ -56,6 +70,12 @@ _PROSE_LIST_KEYS: dict[str, tuple[str, ...]] = {
 
 # Landing page blocks that carry prose, and the key holding it.
 _BLOCK_PROSE = {"govspeak": "content", "heading": "content", "quote": "text"}
+
+
+def _list(value: Any) -> list[Any]:
+    """A list of prose entries, or none: `details` differ by schema, and a shape not known to
+    hold prose holds none (an unknown key, a string where a list was expected)."""
+    return value if isinstance(value, list) else []
 
 
 def _html_of(value: Any) -> list[str]:
@@ -110,16 +130,16 @@ def _step_by_step_prose(nav: Any) -> Iterator[str]:
     if not isinstance(nav, Mapping):
         return
     yield from _html_of(nav.get("introduction"))
-    for step in nav.get("steps") or ():
+    for step in _list(nav.get("steps")):
         if not isinstance(step, Mapping):
             continue
         yield from _heading(step.get("title"))
-        for content in step.get("contents") or ():
+        for content in _list(step.get("contents")):
             if not isinstance(content, Mapping):
                 continue
             if isinstance(content.get("text"), str):
                 yield from _heading(content["text"])
-            for item in content.get("contents") or ():
+            for item in _list(content.get("contents")):
                 if isinstance(item, Mapping):
                     yield from _heading(item.get("text"))
 
@@ -136,16 +156,16 @@ def body_fragments(details: Mapping[str, Any]) -> list[str]:
     fragments: list[str] = []
     for key in _PROSE_KEYS:
         fragments += _html_of(details.get(key))
-    for part in details.get("parts") or ():
+    for part in _list(details.get("parts")):
         if isinstance(part, Mapping):
             fragments += _heading(part.get("title"))
             fragments += _html_of(part.get("body"))
-    for node in details.get("nodes") or ():
+    for node in _list(details.get("nodes")):
         if isinstance(node, Mapping):
             fragments += _heading(node.get("title"))
             fragments += _html_of(node.get("body"))
     for key, fields in _PROSE_LIST_KEYS.items():
-        for entry in details.get(key) or ():
+        for entry in _list(details.get(key)):
             if isinstance(entry, Mapping):
                 for name in fields:
                     value = entry.get(name)
@@ -192,37 +212,72 @@ def parse_datetime(
         The datetime, or None when the value is missing or empty.
 
     Raises:
-        InputError: the value is present but not a timestamp.
+        RejectedRecord: the value is present but not a timestamp (or one that cannot be
+            written in UTC, such as year 1 at +01:00).
     """
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise RejectedRecord(source, f"{field} is not a timestamp: {value!r}", row=row)
+        raise RejectedRecord(
+            source, f"{field} is not a timestamp: a JSON {json_type(value)}", row=row
+        )
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise RejectedRecord(
             source, f"{field} is not a timestamp: {value[:40]!r}", row=row
         ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
-def _organisation_ref(link: Mapping[str, Any]) -> OrganisationRef | None:
-    content_id = link.get("content_id")
-    if not isinstance(content_id, str) or not content_id:
+# Widths of the warehouse columns these fields go to (`warehouse/models.py`): PostgreSQL
+# refuses a longer value where SQLite would keep it, so the reader refuses it for both.
+MAX_CHARS = {
+    "content_id": 64,
+    "locale": 16,
+    "document_type": 64,
+    "schema_name": 64,
+    "publishing_app": 64,
+    "phase": 16,
+    "organisation_slug": 255,
+    "organisation_acronym": 64,
+}
+
+# Schemas of items that are no page to read (GOV.UK's placeholders for removed or moved
+# content): they may have no title, and are titled by their path.
+UNTITLED_SCHEMAS = frozenset({"gone", "redirect", "vanish"})
+
+
+def _organisation_ref(link: Any, where: str) -> OrganisationRef | None:
+    """An organisation link as a reference; None for a link without a content_id."""
+    link = object_value(link, where)
+    content_id = text_value(
+        link.get("content_id"),
+        f"{where}.content_id",
+        identifier=True,
+        max_chars=MAX_CHARS["content_id"],
+    )
+    if content_id is None:
         return None
-    base_path = link.get("base_path")
-    slug = base_path.rstrip("/").rsplit("/", 1)[-1] if isinstance(base_path, str) else None
-    details = link.get("details")
-    acronym = details.get("acronym") if isinstance(details, Mapping) else None
-    title = link.get("title")
+    base_path = text_value(link.get("base_path"), f"{where}.base_path", identifier=True)
+    slug = base_path.rstrip("/").rsplit("/", 1)[-1] if base_path else None
+    if slug and len(slug) > MAX_CHARS["organisation_slug"]:
+        raise BadValue(
+            f"{where}.base_path ends in a slug of {len(slug):,} characters, "
+            f"more than {MAX_CHARS['organisation_slug']}"
+        )
+    details = object_value(link.get("details"), f"{where}.details")
     return OrganisationRef(
         content_id=content_id,
-        title=title if isinstance(title, str) else None,
+        title=text_value(link.get("title"), f"{where}.title"),
         slug=slug or None,
-        acronym=acronym if isinstance(acronym, str) and acronym else None,
+        acronym=text_value(
+            details.get("acronym"),
+            f"{where}.details.acronym",
+            max_chars=MAX_CHARS["organisation_acronym"],
+        ),
     )
 
 
@@ -235,43 +290,37 @@ def _organisations(
     mainstream and older items), the first of `links.organisations`, as GOV.UK's content
     data warehouse does.
     """
-    primary_links = links.get("primary_publishing_organisation") or []
-    primaries = [
-        ref
-        for ref in (_organisation_ref(x) for x in primary_links if isinstance(x, Mapping))
-        if ref is not None
-    ]
-    primary = primaries[0] if primaries else None
-    refs = [
-        ref
-        for ref in (
-            _organisation_ref(x) for x in links.get("organisations") or [] if isinstance(x, Mapping)
+
+    def refs(key: str) -> list[OrganisationRef]:
+        found = (
+            _organisation_ref(link, f"links.{key}[{n}]")
+            for n, link in enumerate(array_value(links.get(key), f"links.{key}"))
         )
-        if ref is not None
-    ]
-    if primary is None and refs:
-        primary = refs[0]
+        return [ref for ref in found if ref is not None]
+
+    primaries = refs("primary_publishing_organisation")
+    primary = primaries[0] if primaries else None
+    all_refs = refs("organisations")
+    if primary is None and all_refs:
+        primary = all_refs[0]
     ordered: dict[str, OrganisationRef] = {}
-    if primary is not None and any(ref.content_id == primary.content_id for ref in refs):
+    if primary is not None and any(ref.content_id == primary.content_id for ref in all_refs):
         ordered[primary.content_id] = primary
-    for ref in refs:
+    for ref in all_refs:
         ordered.setdefault(ref.content_id, ref)
     return primary, tuple(ordered.values())
 
 
-def _is_withdrawn(notice: Any) -> bool:
+def _is_withdrawn(notice: Mapping[str, Any]) -> bool:
     """Withdrawn when the notice has an explanation or a withdrawn_at (an empty {} is not)."""
-    if not isinstance(notice, Mapping):
-        return False
     return any(
         isinstance(notice.get(key), str) and notice[key].strip()
         for key in ("explanation", "withdrawn_at")
     )
 
 
-def _text(doc: Mapping[str, Any], key: str) -> str | None:
-    value = doc.get(key)
-    return value if isinstance(value, str) and value.strip() else None
+def _field(doc: Mapping[str, Any], key: str, *, identifier: bool = False) -> str | None:
+    return text_value(doc.get(key), key, identifier=identifier, max_chars=MAX_CHARS.get(key))
 
 
 def parse_content_item(
@@ -282,13 +331,17 @@ def parse_content_item(
     Decisions on messy input:
 
     - A page needs a `content_id` and a `base_path`: without either (some `gone` and `redirect`
-      items) it cannot be a page item, and `InputError` says so. A `gone` or `redirect` item
+      items) it cannot be a page item, and `RejectedRecord` says so. A `gone` or `redirect` item
       that has both is a record like any other; its `document_type` tells what it is.
-    - A missing `title` (typical of `gone` items) becomes the base path, so every edition has
-      something to show; a missing `locale` is "en"; a missing `document_type` is the
-      `schema_name` and vice versa.
-    - The title and description are kept as raw text, HTML and all: they are data, and escaping
-      is the job of whatever displays them.
+    - A page needs a `title`; only `gone`, `redirect` and `vanish` items, which GOV.UK publishes
+      without one, are titled by their base path. A missing `locale` is "en"; a missing
+      `document_type` is the `schema_name` and vice versa.
+    - Every field read must have its JSON type (text a string, `details`, `links` and
+      `withdrawn_notice` objects, organisation links arrays of objects) and fit its warehouse
+      column; anything else rejects the item, naming the field: no value is guessed.
+    - Text keeps what it says, HTML and all (escaping is the job of whatever displays it), but
+      loses its control characters (tab, line feed and carriage return stay; `core.text`), so
+      every database stores the same; identifiers with control characters are refused.
     - `withdrawn` is true when `withdrawn_notice` has an explanation or a withdrawn_at.
 
     Args:
@@ -300,16 +353,24 @@ def parse_content_item(
         The record.
 
     Raises:
-        InputError: the document cannot be a page (not an object, no content_id, no usable
-            base_path, no type) or holds a timestamp that is not one.
+        RejectedRecord: the document cannot be a page (not an object, no content_id, no usable
+            base_path, no type, no title), holds a field of the wrong type or too long, or a
+            timestamp that is not one.
     """
     if not isinstance(doc, Mapping):
-        raise RejectedRecord(
-            source, f"content item is a JSON {type(doc).__name__}, not an object", row
-        )
-    kind = _text(doc, "document_type") or _text(doc, "schema_name")
-    content_id = _text(doc, "content_id")
-    raw_path = _text(doc, "base_path")
+        raise RejectedRecord(source, f"content item is a JSON {json_type(doc)}, not an object", row)
+    try:
+        return _parse_content_item(doc, source=source, row=row)
+    except BadValue as exc:
+        raise RejectedRecord(source, str(exc), row) from None
+
+
+def _parse_content_item(doc: Mapping[str, Any], *, source: str, row: int | None) -> EditionRecord:
+    content_id = _field(doc, "content_id", identifier=True)
+    raw_path = _field(doc, "base_path", identifier=True)
+    document_type = _field(doc, "document_type", identifier=True)
+    schema_name = _field(doc, "schema_name", identifier=True)
+    kind = document_type or schema_name
     if content_id is None:
         raise RejectedRecord(
             source,
@@ -327,12 +388,18 @@ def parse_content_item(
         base_path = normalise_path(raw_path)
     except ValueError as exc:
         raise RejectedRecord(source, f"content item {content_id} base_path: {exc}", row) from None
+    title = _field(doc, "title")
+    if title is None:
+        if not UNTITLED_SCHEMAS.intersection((document_type, schema_name)):
+            raise RejectedRecord(source, f"{kind} item {content_id} has no title", row)
+        title = base_path
 
-    details = doc.get("details") if isinstance(doc.get("details"), Mapping) else {}
-    links = doc.get("links") if isinstance(doc.get("links"), Mapping) else {}
+    details = object_value(doc.get("details"), "details")
+    links = object_value(doc.get("links"), "links")
+    notice = object_value(doc.get("withdrawn_notice"), "withdrawn_notice")
     primary, organisations = _organisations(links)
     metrics = text_metrics(
-        body_fragments(details),
+        [strip_control(fragment) for fragment in body_fragments(details)],
         attachments=attachment_records(details),
         document_html=document_html(details),
     )
@@ -342,89 +409,97 @@ def parse_content_item(
 
     return EditionRecord(
         content_id=content_id,
-        locale=_text(doc, "locale") or DEFAULT_LOCALE,
+        locale=_field(doc, "locale", identifier=True) or DEFAULT_LOCALE,
         base_path=base_path,
-        title=_text(doc, "title") or base_path,
-        description=_text(doc, "description"),
-        document_type=_text(doc, "document_type") or kind,
-        schema_name=_text(doc, "schema_name") or kind,
-        publishing_app=_text(doc, "publishing_app"),
+        title=title,
+        description=_field(doc, "description"),
+        document_type=document_type or kind,
+        schema_name=schema_name or kind,
+        publishing_app=_field(doc, "publishing_app"),
         primary_organisation=primary,
         organisations=organisations,
         first_published_at=when("first_published_at"),
         public_updated_at=when("public_updated_at"),
         updated_at=when("updated_at"),
-        withdrawn=_is_withdrawn(doc.get("withdrawn_notice")),
-        phase=_text(doc, "phase"),
+        withdrawn=_is_withdrawn(notice),
+        phase=_field(doc, "phase"),
         metrics=metrics,
         source_row=row,
     )
-
-
-def _decode(path: Path, data: bytes) -> str:
-    """Decode UTF-8 (a BOM is allowed), naming the offset and line of the first bad byte."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            path,
-            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line})",
-            row=line,
-        ) from None
-
-
-def _load_json(path: Path, text: str, *, line_offset: int = 0) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        line = exc.lineno + line_offset
-        raise InputError(
-            path, f"malformed JSON: {exc.msg} (line {line}, column {exc.colno})", row=line
-        ) from None
 
 
 def _items_of_file(path: Path) -> Iterator[tuple[Any, int | None]]:
     """Yield (document, row) for each item of a .json or .jsonl file.
 
     A bad line of a .jsonl file is yielded as an `InputError` in place of the document, so the
-    lines after it can still be read; a bad .json file raises.
+    lines after it can still be read, and an item holding a value JSON does not allow (`NaN`,
+    a key twice) as a `RejectedRecord`; a bad .json file raises.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    text = _decode(path, data)
+    text = read_text(path)
     if path.suffix.lower() == ".jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    yield _load_json(path, line, line_offset=number - 1), number
-                except InputError as exc:
-                    yield exc, number
+        max_line = limits().max_line_bytes
+        for number, line in enumerate(_LINE_ENDS.split(text), start=1):
+            if not line.strip():
+                continue
+            size = len(line.encode("utf-8")) if len(line) * 4 > max_line else 0
+            if size > max_line:
+                yield (
+                    InputError(
+                        path,
+                        f"the line is {size:,} bytes, over the limit of {max_line:,} "
+                        f"(raise {MAX_LINE_BYTES_ENV} to allow it)",
+                        row=number,
+                    ),
+                    number,
+                )
+                continue
+            try:
+                doc, flawed = parse_json(path, line, line_offset=number - 1)
+            except InputError as exc:
+                yield exc, number
+                continue
+            yield _unflawed(path, doc, number) if flawed else doc, number
         return
-    doc = _load_json(path, text)
+    if not text.strip():
+        raise InputError(path, "empty file: no JSON in it", row=1)
+    doc, flawed = parse_json(path, text)
     if isinstance(doc, list):
         # A JSON array of items: each keeps its 1-based position.
         for number, item in enumerate(doc, start=1):
-            yield item, number
+            yield _unflawed(path, item, number) if flawed else item, number
     else:
-        yield doc, None
+        yield _unflawed(path, doc, None) if flawed else doc, None
+
+
+# JSON text holds no raw line ends in its strings, so any of these ends a .jsonl line (but
+# not U+2028 and the other breaks `str.splitlines` knows, which a JSON string may hold).
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+
+
+def _unflawed(path: Path, doc: Any, row: int | None) -> Any:
+    """The item, or a reject naming the first value in it that JSON does not allow."""
+    reason = flaw(doc, "the content item")
+    return doc if reason is None else RejectedRecord(path, reason, row)
 
 
 def content_item_files(path: Path) -> list[Path]:
     """The item files under `path`: the file itself, or every *.json / *.jsonl below a directory.
 
-    Sorted by relative path, so every run reads in the same order.
+    Sorted by relative path, so every run reads in the same order. A name that is no folder
+    but cannot be read (a broken link, a link to itself) is kept, so reading it says why.
     """
     path = Path(path)
     if path.is_dir():
         files = [
-            p for p in path.rglob("*") if p.suffix.lower() in {".json", ".jsonl"} and p.is_file()
+            p for p in path.rglob("*") if p.suffix.lower() in {".json", ".jsonl"} and not p.is_dir()
         ]
         return sorted(files, key=lambda p: p.relative_to(path).as_posix())
-    if not path.exists():
-        raise InputError(path, "no such file or directory")
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            raise InputError(path, "no such file or directory") from None
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
     return [path]
 
 

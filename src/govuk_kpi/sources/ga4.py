@@ -20,20 +20,33 @@ The day's page figures are derived as GOV.UK's GA4 implementation records them
   session of one page view a bounce;
 - `page_time`: `engagement_time_msec` of all the page's events, summed, in whole seconds.
 
-A line that is not JSON, bytes that are not UTF-8 or a file cut short fail the whole file
-(`InputError` naming file and line). An event that cannot be counted (no or bad
-`event_date`, a date in the future, a counted event without a usable `page_location`) is a
-reject with its line and reason; the rest load. Events of other names are ignored.
+The file is read line by line (`sources.lines`), never holding more than one line: a
+gzipped file is decompressed as it is read. The whole file fails (`InputError` naming file
+and line, nothing loaded) when it is not UTF-8, is a broken gzip file, has a line longer than
+`limits().max_line_bytes`, has a line that is not JSON or is nested deeper than
+`limits().max_json_depth`, ends in a line cut short, has CR-only line ends, is empty, or is
+one JSON array rather than one event per line. A UTF-8 byte-order mark and CRLF line ends
+are read as plain.
+
+An event that cannot be counted is a reject with its line and reason; the rest load:
+no or bad `event_name` or `event_date`; a date in the future or before
+`limits().earliest_day`; an `event_timestamp`, `ga_session_id` or `int_value` that is not a
+whole number of at most 64 bits (or a number too long to read at all); a `page_view`
+without `event_timestamp`; a counted event without a usable `page_location`; an exact
+duplicate of an earlier counted event (the same JSON object, whatever its key order or
+spacing). Events of other names are ignored.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
+import functools
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,8 +55,12 @@ import numpy as np
 import pandas as pd
 
 from govuk_kpi.core.errors import InputError
+from govuk_kpi.core.limits import MAX_JSON_DEPTH_ENV, limits, too_early
 from govuk_kpi.core.paths import normalise_path
-from govuk_kpi.sources.daily_csv import ANALYTICS_METRICS, DailyRows
+from govuk_kpi.sources.daily_csv import ANALYTICS_METRICS, MAX_COUNT, DailyRows
+from govuk_kpi.sources.hashing import file_sha256
+from govuk_kpi.sources.json_input import too_deep
+from govuk_kpi.sources.lines import Line, read_lines
 from govuk_kpi.sources.records import Reject
 
 FEEDBACK_EVENT = "form_submit"
@@ -54,10 +71,58 @@ PAGE_VIEW = "page_view"
 SEARCH_PAGE = "/search"
 # Every analytics metric is tallied per (day, page).
 COUNTED = ANALYTICS_METRICS
+# A reject keeps this much of its line.
+RAW_LINE_CHARS = 2000
+# BigQuery's INT64, as the export writes it: a string of digits (or, from other tools, a number).
+_WHOLE = re.compile(r"-?[0-9]+", re.ASCII)
+INT64 = 2**63
+
+
+class _NumberTooLong(ValueError):
+    """A JSON number with more digits than Python reads (4,300): the event is rejected."""
+
+
+def _parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _NumberTooLong(f"holds a number of {len(text):,} digits, too long to read") from None
+
+
+_DECODER = json.JSONDecoder(parse_int=_parse_int)
+
+
+def whole_number(value: Any, what: str) -> int:
+    """A 64-bit whole number given as a JSON number or a string of digits (BigQuery's INT64).
+
+    Raises:
+        ValueError: anything else, naming `what`.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if -INT64 <= value < INT64:
+            return value
+        raise ValueError(f"{what} {_shown(value)} is out of range (more than 64 bits)")
+    if isinstance(value, str) and _WHOLE.fullmatch(value):
+        # Past 20 characters no number fits in 64 bits (and past 4,300 digits int() refuses).
+        number = int(value) if len(value) <= 20 else INT64
+        if -INT64 <= number < INT64:
+            return number
+        raise ValueError(f"{what} {_shown(value)} is out of range (more than 64 bits)")
+    raise ValueError(f"{what} {_shown(value)} is not a whole number")
+
+
+def _shown(value: Any) -> str:
+    """A value for a reject reason: its repr, cut to a readable length."""
+    text = repr(value) if not isinstance(value, int) else str(value)
+    return text if len(text) <= 40 else f"{text[:40]}… ({len(text):,} characters)"
 
 
 def event_params(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event's params as a dict: key → its one set value (int_value as an int)."""
+    """The event's params as a dict: key → its one set value (int_value as an int).
+
+    Raises:
+        ValueError: an `int_value` that is not a 64-bit whole number (the event's reject reason).
+    """
     params: dict[str, Any] = {}
     for param in event.get("event_params") or ():
         if not isinstance(param, Mapping) or not isinstance(param.get("key"), str):
@@ -70,38 +135,20 @@ def event_params(event: Mapping[str, Any]) -> dict[str, Any]:
             if raw is None:
                 continue
             if kind == "int_value":
-                try:
-                    raw = int(raw)
-                except (TypeError, ValueError):
-                    continue
+                raw = whole_number(raw, f"param {_shown(param['key'])} int_value")
             params[param["key"]] = raw
             break
     return params
 
 
-def _read_text(path: Path) -> tuple[str, str]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    sha = hashlib.sha256(data).hexdigest()
-    if path.name.endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(str(path), f"not a complete gzip file: {exc}") from None
-    try:
-        return data.decode("utf-8"), sha
-    except UnicodeDecodeError as exc:
-        row = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            str(path), f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}", row
-        ) from None
-
-
 def _event_date(value: Any) -> date:
     if not isinstance(value, str) or len(value) != 8 or not value.isdigit():
-        raise ValueError(f"event_date {value!r} is not YYYYMMDD")
+        raise ValueError(f"event_date {_shown(value)} is not YYYYMMDD")
+    return _yyyymmdd(value)
+
+
+@functools.lru_cache(maxsize=64)  # a file holds a day or two: each parsed once
+def _yyyymmdd(value: str) -> date:
     try:
         return datetime.strptime(value, "%Y%m%d").date()
     except ValueError:
@@ -127,6 +174,48 @@ class _Paths:
         return done
 
 
+@dataclass(frozen=True)
+class _Counted:
+    """What one event adds to the tallies, worked out before anything is added."""
+
+    page: tuple[date, str]  # the event's day and page_location
+    metric: str | None  # pviews, searches, useful_yes, useful_no; None: engagement only
+    metric_page: tuple[date, str]  # where the metric counts (a search: maybe its referrer)
+    engaged_ms: int  # > 0 to add to the page's page_time
+    user: str | None  # a page view's user_pseudo_id
+    session: tuple[str, int] | None  # a page view's (user_pseudo_id, ga_session_id)
+    stamp: int  # a page view's event_timestamp
+
+
+@dataclass
+class _Tallies:
+    """The running figures per (day, page)."""
+
+    counts: dict[tuple[date, str], dict[str, int]]
+    users: dict[tuple[date, str], set[str]]
+    engagement_ms: dict[tuple[date, str], int]
+    sessions: dict[tuple[str, int], list[tuple[int, int, date, str]]]
+
+    @classmethod
+    def empty(cls) -> _Tallies:
+        return cls(
+            defaultdict(lambda: dict.fromkeys(COUNTED, 0)),
+            defaultdict(set),
+            defaultdict(int),
+            defaultdict(list),
+        )
+
+    def add(self, event: _Counted, number: int) -> None:
+        if event.engaged_ms > 0:
+            self.engagement_ms[event.page] += event.engaged_ms
+        if event.metric is not None:
+            self.counts[event.metric_page][event.metric] += 1
+        if event.user is not None:
+            self.users[event.page].add(event.user)
+        if event.session is not None:
+            self.sessions[event.session].append((event.stamp, number, *event.page))
+
+
 def read_ga4_events(path: Path | str, *, today: date | None = None) -> DailyRows:
     """Read one GA4 export file into the daily analytics rows `load_daily` loads.
 
@@ -135,54 +224,70 @@ def read_ga4_events(path: Path | str, *, today: date | None = None) -> DailyRows
         today: event dates after this are rejected as in the future (default: today).
 
     Raises:
-        InputError: the file cannot be read as a whole (not UTF-8, a line not JSON, cut short,
-            empty), naming the file and line.
+        InputError: the file cannot be read as a whole (see the module's docstring), naming
+            the file and line.
     """
     path = Path(path)
-    text, sha = _read_text(path)
-    if not text.strip():
-        raise InputError(str(path), "empty file: expected one GA4 event per line", 1)
-    limit = today or date.today()
+    try:
+        sha = file_sha256(path)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    bounds = limits()
+    latest = today or date.today()
     paths = _Paths()
-    counts: dict[tuple[date, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTED, 0))
-    users: dict[tuple[date, str], set[str]] = defaultdict(set)
-    engagement_ms: dict[tuple[date, str], int] = defaultdict(int)
-    sessions: dict[tuple[str, Any], list[tuple[int, int, date, str]]] = defaultdict(list)
+    tallies = _Tallies.empty()
+    seen: dict[bytes, int] = {}  # a digest of each counted event → its line
     rejects: list[Reject] = []
     rows_read = 0
-    lines = text.split("\n")
-    ends_cleanly = text.endswith("\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    for line in read_lines(path):
+        stripped = line.text.strip()
+        if not stripped:
             continue
+        if rows_read == 0 and stripped.startswith("["):
+            raise InputError(
+                str(path),
+                "the file is a JSON array, not one event per line (newline-delimited JSON)",
+                line.number,
+            )
         rows_read += 1
         try:
-            event = json.loads(line)
+            event = _parse(path, line, bounds.max_json_depth)
+            counted = _event(event, bounds.earliest_day, latest, paths)
+            if counted is None:
+                continue  # an event this warehouse does not count (scroll, click, ...)
+            earlier = seen.setdefault(_digest(event), line.number)
+            if earlier != line.number:
+                raise ValueError(f"duplicate of the event on line {earlier}")
         except ValueError as exc:
-            if number == len(lines) and not ends_cleanly:
-                raise InputError(
-                    str(path), f"truncated: the last line is not a whole JSON event ({exc})", number
-                ) from None
-            raise InputError(str(path), f"not a JSON event: {exc}", number) from None
-        try:
-            _count(event, number, limit, paths, counts, users, engagement_ms, sessions)
-        except ValueError as exc:
-            rejects.append(Reject(number, str(exc), line[:2000]))
+            rejects.append(Reject(line.number, str(exc), line.text[:RAW_LINE_CHARS]))
+            continue
+        tallies.add(counted, line.number)
+    if rows_read == 0:
+        raise InputError(str(path), "empty file: expected one GA4 event per line", 1)
 
-    for views in sessions.values():
+    counts = tallies.counts
+    for views in tallies.sessions.values():
         views.sort()
         first, last = views[0], views[-1]
         counts[(first[2], first[3])]["entrances"] += 1
         counts[(last[2], last[3])]["exits"] += 1
         if len(views) == 1:
             counts[(first[2], first[3])]["bounces"] += 1
-    for key, users_seen in users.items():
+    for key, users_seen in tallies.users.items():
         counts[key]["upviews"] = len(users_seen)
-    for key, ms in engagement_ms.items():
+    for key, ms in tallies.engagement_ms.items():
         counts[key]["page_time"] = round(ms / 1000)
 
     keys = [k for k, v in counts.items() if any(v.values())]
     keys.sort()
+    for key in keys:
+        for name, value in counts[key].items():
+            if value > MAX_COUNT:
+                raise InputError(
+                    str(path),
+                    f"{name} of {key[1]} on {key[0].isoformat()} adds up to {value:,}, "
+                    f"more than {MAX_COUNT:,}",
+                )
     frame = pd.DataFrame(
         {
             "date": pd.to_datetime([k[0] for k in keys]).astype("datetime64[s]"),
@@ -194,58 +299,108 @@ def read_ga4_events(path: Path | str, *, today: date | None = None) -> DailyRows
     return DailyRows("analytics", path, sha, frame, rejects, rows_read)
 
 
-def _count(
-    event: Any,
-    number: int,
-    limit: date,
-    paths: _Paths,
-    counts: dict[tuple[date, str], dict[str, int]],
-    users: dict[tuple[date, str], set[str]],
-    engagement_ms: dict[tuple[date, str], int],
-    sessions: dict[tuple[str, Any], list[tuple[int, int, date, str]]],
-) -> None:
-    """Add one event to the tallies; ValueError (the reject reason) when it cannot count."""
+def _parse(path: Path, line: Line, max_depth: int) -> Any:
+    """One line's event. ValueError (a reject) for a number too long to read; InputError
+    (the file fails) for a line that is not JSON, is cut short, or is nested too deeply."""
+    if too_deep(line.text, max_depth) is not None:
+        raise InputError(
+            str(path),
+            f"JSON nested more than {max_depth:,} levels deep "
+            f"(raise {MAX_JSON_DEPTH_ENV} to allow it)",
+            line.number,
+        )
+    try:
+        return _DECODER.decode(line.text)
+    except _NumberTooLong as exc:
+        raise ValueError(f"the event {exc}") from None
+    except json.JSONDecodeError as exc:
+        if not line.ended:
+            raise InputError(
+                str(path),
+                f"truncated: the last line is not a whole JSON event ({exc})",
+                line.number,
+            ) from None
+        hint = ""
+        if line.number == 1 and line.text.strip() == "{":
+            hint = " (one JSON document over several lines? expected one event per line)"
+        raise InputError(str(path), f"not a JSON event: {exc}{hint}", line.number) from None
+    except RecursionError:  # the depth limit raised past what the parser can follow
+        raise InputError(
+            str(path),
+            f"JSON nested too deeply for the parser (lower {MAX_JSON_DEPTH_ENV})",
+            line.number,
+        ) from None
+
+
+def _digest(event: Any) -> bytes:
+    """The event's canonical form (keys sorted, no spacing), hashed: equal for the same event
+    however its JSON was spelt."""
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(canonical.encode(), digest_size=16).digest()
+
+
+def _event(event: Any, earliest: date, latest: date, paths: _Paths) -> _Counted | None:
+    """What the event adds to the tallies; None for an event not counted; ValueError (the
+    reject reason) when it cannot count."""
     if not isinstance(event, Mapping):
         raise ValueError(f"event is a JSON {type(event).__name__}, not an object")
     name = event.get("event_name")
     if not isinstance(name, str) or not name:
         raise ValueError("event has no event_name")
     day = _event_date(event.get("event_date"))
-    if day > limit:
+    if day > latest:
         raise ValueError(f"event_date {day.isoformat()} is in the future")
+    if day < earliest:
+        raise ValueError(f"event_{too_early(day, earliest)}")
+    raw_stamp = event.get("event_timestamp")
+    if raw_stamp is None:
+        if name == PAGE_VIEW:
+            raise ValueError("page_view has no event_timestamp")
+        stamp = 0
+    else:
+        stamp = whole_number(raw_stamp, "event_timestamp")
     params = event_params(event)
-    location = params.get("page_location")
+    session = params.get("ga_session_id")
+    if session is not None:
+        session = whole_number(session, "ga_session_id")
     engaged = params.get("engagement_time_msec")
-    counted = name in {PAGE_VIEW, SEARCH_EVENT} or _is_feedback(name, params)
+    if isinstance(engaged, int) and engaged > MAX_COUNT:
+        raise ValueError(f"engagement_time_msec {engaged:,} is more than {MAX_COUNT:,}")
+    feedback = _is_feedback(name, params)
+    counted = name in {PAGE_VIEW, SEARCH_EVENT} or feedback
     if not counted and not isinstance(engaged, int):
-        return  # an event this warehouse does not count (scroll, click, session_start, ...)
-    page = paths(location, "page_location")
-    key = (day, page)
-    if isinstance(engaged, int) and engaged > 0:
-        engagement_ms[key] += engaged
+        return None
+    page = (day, paths(params.get("page_location"), "page_location"))
+    metric: str | None = None
+    metric_page = page
+    user = session_key = None
     if name == PAGE_VIEW:
-        counts[key]["pviews"] += 1
-        user = event.get("user_pseudo_id")
-        if isinstance(user, str) and user:
-            users[key].add(user)
-            session = params.get("ga_session_id")
+        metric = "pviews"
+        raw_user = event.get("user_pseudo_id")
+        if isinstance(raw_user, str) and raw_user:
+            user = raw_user
             if session is not None:
-                stamp = _timestamp(event.get("event_timestamp"))
-                sessions[(user, session)].append((stamp, number, day, page))
+                session_key = (raw_user, session)
     elif name == SEARCH_EVENT:
-        if page == SEARCH_PAGE or page.startswith(SEARCH_PAGE + "/"):
+        metric = "searches"
+        if page[1] == SEARCH_PAGE or page[1].startswith(SEARCH_PAGE + "/"):
             referrer = params.get("page_referrer")
             if isinstance(referrer, str) and referrer.strip():
                 # A referrer off GOV.UK leaves the search counted on the search page.
                 with contextlib.suppress(ValueError):
-                    key = (day, paths(referrer, "page_referrer"))
-        counts[key]["searches"] += 1
-    elif _is_feedback(name, params):
+                    metric_page = (day, paths(referrer, "page_referrer"))
+    elif feedback:
         answer = str(params.get("text") or "").strip().lower()
-        if answer == "yes":
-            counts[key]["useful_yes"] += 1
-        elif answer == "no":
-            counts[key]["useful_no"] += 1
+        metric = "useful_yes" if answer == "yes" else "useful_no"
+    return _Counted(
+        page=page,
+        metric=metric,
+        metric_page=metric_page,
+        engaged_ms=engaged if isinstance(engaged, int) else 0,
+        user=user,
+        session=session_key,
+        stamp=stamp,
+    )
 
 
 def _is_feedback(name: str, params: Mapping[str, Any]) -> bool:
@@ -255,10 +410,3 @@ def _is_feedback(name: str, params: Mapping[str, Any]) -> bool:
         and params.get("section") == FEEDBACK_SECTION
         and str(params.get("text") or "").strip().lower() in {"yes", "no"}
     )
-
-
-def _timestamp(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0

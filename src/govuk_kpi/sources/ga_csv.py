@@ -22,14 +22,23 @@ loading a Pages report for a day replaces that day's analytics with what it has.
 
 Without a `Date` column the report must cover one day (its header comments say which, or
 `day=` is given); a range of days without a `Date` column fails the file.
+
+The file is read line by line (`sources.lines`): a UTF-8 byte-order mark (Excel's "CSV UTF-8")
+and CRLF line ends are read as plain. The whole file fails (`InputError` naming file and
+line) when it is larger than `limits().max_file_bytes`, has a line longer than
+`limits().max_line_bytes`, is not UTF-8, has CR-only line ends, a line that is not valid CSV
+or a row with the wrong number of fields, or when its day cannot be told. The totals row is
+the first or the last row of the table whose page cell is empty, `Total`, `Totals` or
+`Grand total` (at most one); any other row without a page is a reject. A row dated after
+today or before `limits().earliest_day`, with a figure that is not a number (or too long to
+be one), or a path that is not a GOV.UK path is a reject with its reason; the rest load.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -37,8 +46,11 @@ import numpy as np
 import pandas as pd
 
 from govuk_kpi.core.errors import InputError
+from govuk_kpi.core.limits import MAX_FILE_BYTES_ENV, limits, too_early
 from govuk_kpi.core.paths import normalise_path
 from govuk_kpi.sources.daily_csv import ANALYTICS_METRICS, MAX_COUNT, DailyRows
+from govuk_kpi.sources.hashing import file_sha256
+from govuk_kpi.sources.lines import Line, read_lines
 from govuk_kpi.sources.records import Reject
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -61,6 +73,8 @@ _START = re.compile(r"start date:\s*(\d{8})", re.IGNORECASE)
 _END = re.compile(r"end date:\s*(\d{8})", re.IGNORECASE)
 _DURATION = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})$")
 _GA4_DURATION = re.compile(r"^(?:(\d+)h\s*)?(?:(\d+)m\s*)?(?:(\d+(?:\.\d+)?)s)?$")
+# No figure of a report is longer than this (a count is at most 16 digits, with separators).
+MAX_FIGURE_CHARS = 64
 
 
 def _day(value: str) -> date:
@@ -88,33 +102,44 @@ def number(text: str) -> float:
     return value / 100 if percent else value
 
 
-def _split(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """(comment lines, table lines) with their 1-based line numbers; the table ends at the
-    first blank line after it starts (UA appends more tables after one)."""
-    comments: list[tuple[int, str]] = []
-    table: list[tuple[int, str]] = []
-    for number_, line in enumerate(text.splitlines(), start=1):
-        if not table:
-            if line.startswith("#"):
-                comments.append((number_, line))
-            elif line.strip():
-                table.append((number_, line))
-            continue
-        if not line.strip():
-            break
-        table.append((number_, line))
-    return comments, table
-
-
-def _period(comments: Sequence[tuple[int, str]]) -> tuple[date, date] | None:
-    text = "\n".join(line for _, line in comments)
+def _period(path: Path, comments: Sequence[Line]) -> tuple[date, date] | None:
+    text = "\n".join(line.text for line in comments)
     start, end = _START.search(text), _END.search(text)
-    if start and end:
-        return _day(start[1]), _day(end[1])
-    ranged = _RANGE.search(text)
-    if ranged:
-        return _day(ranged[1]), _day(ranged[2])
+    try:
+        if start and end:
+            return _day(start[1]), _day(end[1])
+        ranged = _RANGE.search(text)
+        if ranged:
+            return _day(ranged[1]), _day(ranged[2])
+    except ValueError as exc:
+        raise InputError(
+            str(path), f"the date range in the # header is not a date: {exc}"
+        ) from None
     return None
+
+
+def _fields(path: Path, line: Line) -> list[str]:
+    try:
+        return next(csv.reader([line.text], strict=True), [])
+    except csv.Error as exc:
+        raise InputError(str(path), f"not valid CSV: {exc}", line.number) from None
+
+
+def _open(path: Path) -> tuple[str, Iterator[Line]]:
+    """The file's SHA-256 and its lines, refused before reading when larger than the limit."""
+    limit = limits().max_file_bytes
+    try:
+        size = path.stat().st_size
+        sha = file_sha256(path)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    if size > limit:
+        raise InputError(
+            str(path),
+            f"the file is {size:,} bytes, over the limit of {limit:,} "
+            f"(raise {MAX_FILE_BYTES_ENV} to allow it)",
+        )
+    return sha, read_lines(path, gzipped=False)
 
 
 def read_ga_pages_csv(
@@ -129,27 +154,24 @@ def read_ga_pages_csv(
         today: dates after this are rejected as in the future (default: today).
 
     Raises:
-        InputError: not UTF-8, no table, no page or page-views column, a malformed line, or no
-            way to tell which single day the figures are for.
+        InputError: a whole-file problem (see the module's docstring), naming file and line.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    sha = hashlib.sha256(data).hexdigest()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        row = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            str(path), f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}", row
-        ) from None
-    comments, table = _split(text)
-    if not table:
+    bounds = limits()
+    # The csv module's own cap on a field (128 KiB) would fail first, with its own words.
+    csv.field_size_limit(max(csv.field_size_limit(), bounds.max_line_bytes))
+    sha, lines = _open(path)
+    comments: list[Line] = []
+    header_line: Line | None = None
+    for line in lines:
+        if line.text.startswith("#"):
+            comments.append(line)
+        elif line.text.strip():
+            header_line = line
+            break
+    if header_line is None:
         raise InputError(str(path), "no table: expected a header row after the # comments", 1)
-    header_row, header_line = table[0]
-    header = [h.strip().lower() for h in next(csv.reader([header_line]))]
+    header = [h.strip().lower() for h in _fields(path, header_line)]
     columns: dict[str, int] = {}
     for name, aliases in COLUMNS.items():
         for alias in aliases:
@@ -163,11 +185,11 @@ def read_ga_pages_csv(
             str(path),
             f"no {' and no '.join(wanted[m] for m in missing)} column "
             f"(columns: {', '.join(header)})",
-            header_row,
+            header_line.number,
         )
     fixed_day = day
     if fixed_day is None and "date" not in columns:
-        period = _period(comments)
+        period = _period(path, comments)
         if period is None:
             raise InputError(
                 str(path), "which day? no Date column and no date range in the # header"
@@ -181,27 +203,46 @@ def read_ga_pages_csv(
         fixed_day = period[0]
 
     limit = today or date.today()
+    earliest = bounds.earliest_day
     rejects: list[Reject] = []
     rows: dict[tuple[date, str], dict[str, int]] = {}
     raw_seen: set[tuple[date, str]] = set()
     rows_read = 0
-    for number_, line in table[1:]:
-        try:
-            fields = next(csv.reader([line], strict=True))
-        except csv.Error as exc:
-            raise InputError(str(path), f"not valid CSV: {exc}", number_) from None
+    table_rows = 0
+    totals_seen = False
+    # A totals-like row after the first: the totals row if it is the table's last, else a reject.
+    pending: tuple[Line, str] | None = None
+    ended = False
+    for line in lines:
+        if ended:
+            continue  # UA's further tables: read only to check the whole file's encoding
+        if not line.text.strip():
+            ended = True
+            continue
+        fields = _fields(path, line)
         if len(fields) != len(header):
             raise InputError(
-                str(path), f"{len(fields)} fields where the header has {len(header)}", number_
+                str(path), f"{len(fields)} fields where the header has {len(header)}", line.number
             )
         page_cell = fields[columns["path"]].strip()
+        table_rows += 1
+        if pending is not None:
+            rows_read += 1
+            rejects.append(Reject(pending[0].number, _no_page(pending[1]), pending[0].text))
+            pending = None
         if page_cell.lower() in TOTALS:
-            continue  # the totals row
+            if table_rows == 1:
+                totals_seen = True
+            else:
+                pending = (line, page_cell)
+            continue
         rows_read += 1
         try:
             when = fixed_day if fixed_day is not None else _row_day(fields[columns["date"]])
             if when > limit:
                 raise ValueError(f"date {when} is in the future")
+            if when < earliest:
+                raise ValueError(too_early(when, earliest))
             figures = _figures(fields, columns)
             try:
                 page = normalise_path(page_cell)
@@ -210,12 +251,23 @@ def read_ga_pages_csv(
             if (when, page_cell) in raw_seen:
                 raise ValueError("duplicate of an earlier row for the same date and page")
         except ValueError as exc:
-            rejects.append(Reject(number_, str(exc), line))
+            rejects.append(Reject(line.number, str(exc), line.text))
             continue
         raw_seen.add((when, page_cell))
         total = rows.setdefault((when, page), dict.fromkeys(ANALYTICS_METRICS, 0))
         for name, value in figures.items():
             total[name] += value
+    if pending is not None and totals_seen:  # the last row, but the first was the totals
+        rows_read += 1
+        rejects.append(Reject(pending[0].number, _no_page(pending[1]), pending[0].text))
+    for (when, page), total in rows.items():
+        for name, value in total.items():
+            if value > MAX_COUNT:
+                raise InputError(
+                    str(path),
+                    f"{name} of {page} on {when.isoformat()} adds up to {value:,}, "
+                    f"more than {MAX_COUNT:,}",
+                )
 
     keys = sorted(rows)
     frame = pd.DataFrame(
@@ -229,6 +281,13 @@ def read_ga_pages_csv(
     return DailyRows("analytics", path, sha, frame, rejects, rows_read)
 
 
+def _no_page(cell: str) -> str:
+    """The reject reason of a row with no page that is not the totals row."""
+    if not cell:
+        return "path: path is empty (only the first or last row may be the totals row)"
+    return f"path: {cell!r} is not a page (only the first or last row may be the totals row)"
+
+
 def _row_day(value: str) -> date:
     raw = value.strip()
     for fmt in ("%Y%m%d", "%Y-%m-%d", "%d/%m/%Y"):
@@ -236,7 +295,7 @@ def _row_day(value: str) -> date:
             return datetime.strptime(raw, fmt).date()
         except ValueError:
             continue
-    raise ValueError(f"Date {raw!r} is not a date")
+    raise ValueError(f"Date {raw[:40]!r} is not a date")
 
 
 def _whole(name: str, value: float) -> int:
@@ -254,6 +313,11 @@ def _figures(fields: Sequence[str], columns: dict[str, int]) -> dict[str, int]:
         if name in {"path", "date"}:
             continue
         cell = fields[index]
+        if len(cell) > MAX_FIGURE_CHARS:
+            shown = cell.strip()
+            if shown.replace(",", "").isdigit():
+                raise ValueError(f"{name} is too large ({len(shown):,} characters)")
+            raise ValueError(f"{name} is not a number: {shown[:40]!r}… ({len(shown):,} characters)")
         try:
             values[name] = number(cell)
         except ValueError:

@@ -50,8 +50,7 @@ def load_content_path(
         rejects.append(error)
 
     def read() -> tuple[Iterator[EditionRecord], str]:
-        if not path.exists():
-            raise InputError(str(path), "no such file or directory")
+        path.stat()  # missing, a symlink loop, no permission: the system's words say which
         return read_content_items(path, on_error=keep_rejected), tree_sha256(path)
 
     records, sha256 = _read(engine, "content", path, read)
