@@ -3,10 +3,14 @@
 The daily run for day D covers D-1 and D (analytics arrive late, so yesterday's files are
 looked at again: a changed one reloads). A backfill covers `first`..`last`. Workers share one
 graph: the local scheduler by default, a central `luigid` with `scheduler_url`.
+
+The reports of every day of a run build on one pool of report workers with warm kernels
+(`report_workers`), started when there are reports to build and stopped when the run ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +25,12 @@ from luigi.execution_summary import LuigiStatusCode
 from govuk_kpi.core.errors import ConfigError
 from govuk_kpi.pipeline.config import configure, settings
 from govuk_kpi.pipeline.events import read_events
-from govuk_kpi.pipeline.tasks import DailyRun
+from govuk_kpi.pipeline.tasks import (
+    DailyRun,
+    prepared_forks,
+    report_workers,
+    reports_pending,
+)
 
 SUCCEEDED = {LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY}
 
@@ -50,6 +59,17 @@ def daily_range(day: date | None = None, *, today: date | None = None) -> tuple[
     """The days of the daily run for `day` (default yesterday): the day before it, and it."""
     day = day or (today or datetime.now(UTC).date()) - timedelta(days=1)
     return day - timedelta(days=1), day
+
+
+def _to_do(root: DailyRun) -> tuple[bool, bool]:
+    """Whether the run has anything to do, and reports to build. A check that fails here is
+    left to luigi, which makes the same checks and reports what failed."""
+    try:
+        if root.complete():
+            return False, False
+        return True, reports_pending(root)
+    except Exception:
+        return True, False
 
 
 def run_pipeline(
@@ -100,7 +120,13 @@ def run_pipeline(
         params["scheduler_url"] = scheduler_url
     else:
         params["local_scheduler"] = True
-    outcome = luigi.build([root], detailed_summary=True, **params)
+    with contextlib.ExitStack() as shared:
+        work, reports = _to_do(root)
+        if work and workers > 1:  # luigi forks a process per task: prepare what they share
+            shared.enter_context(prepared_forks())
+        if reports:  # one pool of warm kernels for every day's reports
+            shared.enter_context(report_workers(max(1, workers) * settings().report_jobs))
+        outcome = luigi.build([root], detailed_summary=True, **params)
     events = list(read_events(Path(settings().work_dir) / "events.jsonl", run_id))
     failed = any(e.get("status") == "failed" for e in events)
     # With a central scheduler another worker may have run everything ("not granted run

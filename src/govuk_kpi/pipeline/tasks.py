@@ -27,6 +27,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -51,6 +52,7 @@ from govuk_kpi.pipeline.targets import (
     write_lock,
 )
 from govuk_kpi.sources.hashing import file_sha256
+from govuk_kpi.warehouse.batch import already_loaded
 from govuk_kpi.warehouse.calendar import date_key
 from govuk_kpi.warehouse.models import (
     AggPageWindow,
@@ -495,7 +497,20 @@ class Rollups(PipelineTask):
 
     def complete(self) -> bool:
         # Fresh rollups are not enough: a changed landing file makes a load below incomplete.
-        return self.output().exists() and all(t.complete() for t in self.requires())
+        # luigi asks this before every report task runs: the loads are checked on one
+        # connection, with the landing files' hashes cached (`_file_sha`), as `BatchTarget`
+        # would check each on an engine of its own.
+        if not self.output().exists():
+            return False
+        loads = self.requires()
+        with connect(_url()) as connection:
+            for load in loads:
+                sha = _file_sha(load.path())
+                if sha is None or not already_loaded(
+                    connection, load.source, sha, load.date, load.date
+                ):
+                    return False
+        return True
 
     def execute(self) -> None:
         from govuk_kpi.warehouse.db import make_engine
@@ -590,9 +605,10 @@ def _day_hashes(first: date, last: date, period_start: date, period_end: date) -
             for day in outside:
                 if date_from <= day <= date_to:
                     hashes.setdefault(day.isoformat(), {})[source] = sha
+    landing = settings().landing  # once: each `settings()` reads luigi's configuration
     for day in days_between(max(first, period_start), min(last, period_end)):
         hashes[day.isoformat()] = {
-            kind: _file_sha(landing_file(kind, day)) for kind in ("analytics", "feedback")
+            kind: _file_sha(landing_file(kind, day, landing)) for kind in ("analytics", "feedback")
         }
     return dict(sorted(hashes.items()))
 
@@ -655,13 +671,21 @@ class Reports(PipelineTask):
         checks = self.checks = Checks(f"reports {Path(self.report_set).name} as of {self.date}")
         fingerprint = self.fingerprint()
         out_root = Path(settings().reports_out)
-        result = build_reports(
-            [self.params_file()],
-            url=_url(),
-            out_root=out_root,
-            notebook_dir=Path(settings().notebooks),
-            jobs=settings().report_jobs,
-        )
+        # The run's warm workers when it has them (`report_workers`); else the build's own.
+        pool = _REPORT_SERVICE.connect() if _REPORT_SERVICE is not None else None
+        try:
+            result = build_reports(
+                [self.params_file()],
+                url=_url(),
+                out_root=out_root,
+                notebook_dir=Path(settings().notebooks),
+                jobs=settings().report_jobs,
+                pool=pool,
+                index=False,  # the site index is Publish's, once, not every day's
+            )
+        finally:
+            if pool is not None:
+                pool.close()
         self.rows = {
             status: sum(o.status == status for o in result.outcomes)
             for status in ("built", "skipped", "failed")
@@ -783,6 +807,71 @@ class DailyRun(luigi.WrapperTask):
                 snapshot_date=self.snapshot_date,
             )
         return Rollups(first=self.first, last=self.last, snapshot_date=self.snapshot_date)
+
+
+# -- what a run shares between its tasks -----------------------------------------------------------
+
+# The report workers of this process's run, and of the task processes luigi forks from it.
+_REPORT_SERVICE: Any = None
+
+# Imported by tasks when they run. With several workers luigi forks a process per task, and a
+# module a task imports there is imported again by every task: the run imports them first
+# (`prepared_forks`).
+TASK_MODULES = (
+    "govuk_kpi.sources.daily_csv",
+    "govuk_kpi.warehouse.batch",
+    "govuk_kpi.warehouse.load_daily",
+    "govuk_kpi.warehouse.load_files",
+    "govuk_kpi.warehouse.rollups",
+    "govuk_kpi.sources.http.run",
+    "govuk_kpi.kpi",
+    "govuk_kpi.reports.build",
+    "govuk_kpi.reports.params",
+    "govuk_kpi.reports.site",
+)
+
+
+@contextmanager
+def prepared_forks() -> Iterator[None]:
+    """While luigi forks a process per task: what the tasks import when they run is imported
+    once, here, the code version worked out once (else a `git` call in every task), and what
+    this process holds is frozen (`gc.freeze`), so that a garbage collection in a task does
+    not visit, and so copy, the whole heap it shares with this process."""
+    import gc
+    import importlib
+
+    for name in TASK_MODULES:
+        importlib.import_module(name)
+    code_version()
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def reports_pending(root: luigi.Task) -> bool:
+    """Whether any `Reports` task below `root` has reports to build."""
+    return any(isinstance(t, Reports) and not t.complete() for t in walk(root))
+
+
+@contextmanager
+def report_workers(workers: int) -> Iterator[None]:
+    """While open, every `Reports` task of this process, and of the processes forked from it,
+    builds on one pool of `workers` report workers with warm kernels
+    (`govuk_kpi.reports.service`), kept from one day's reports to the next. The workers and
+    their kernels end when it closes, or with this process however it ends."""
+    global _REPORT_SERVICE
+    from govuk_kpi.reports.service import ReportService
+
+    service = ReportService(workers).start()
+    _REPORT_SERVICE = service
+    try:
+        yield
+    finally:
+        _REPORT_SERVICE = None
+        service.close()
 
 
 def walk(task: luigi.Task) -> Iterator[luigi.Task]:

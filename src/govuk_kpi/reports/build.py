@@ -17,6 +17,10 @@ stop a build within seconds: no new report starts, the workers stop their kernel
 the finished reports keep their manifests, and the builder then ends as the signal would have
 ended it (status 143 for SIGTERM). The workers and kernels end with the builder however it
 ends, SIGKILL included (`govuk_kpi.reports.lifetime`).
+
+The workers are a `ReportPool`. A build makes its own unless it is given one: a pool given to
+several builds keeps its workers and their warm kernels from one build to the next (the
+pipeline's days of a backfill share one, through `govuk_kpi.reports.service`).
 """
 
 from __future__ import annotations
@@ -27,17 +31,18 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
-from multiprocessing import active_children, get_context, util
+from multiprocessing import get_context, util
 from multiprocessing.connection import wait as wait_for_exits
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from govuk_kpi.core.errors import ConfigError, GovukKpiError
 from govuk_kpi.core.version import code_version
@@ -257,6 +262,111 @@ def execute_report(
     }
 
 
+class Pool(Protocol):
+    """What a build needs of its workers: `ReportPool` here, or a pool in another process
+    (`govuk_kpi.reports.service.RemotePool`)."""
+
+    workers: int
+
+    def submit(
+        self, job: dict[str, Any], url: str, out_dir: str, *, warm: bool = True
+    ) -> Future: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ReportPool:
+    """Worker processes that run `execute_report`, each keeping one warm kernel across the
+    reports it builds, for one build or for many.
+
+    The workers start as reports arrive (spawned, never forked) and end with the process that
+    made the pool however it ends (`start_worker`); their kernels end with them. `close` lets
+    them finish and end; `stop` ends them now. A pool whose worker died, or that was stopped,
+    starts new workers for the next report. Used only in the process that made it: a process
+    forked from it (a luigi task) gets a pool of its own. Submit from one thread that lives as
+    long as the pool (the main thread): workers start in the thread that submits, and their
+    parent-death signal fires when that thread ends, not only the process.
+    """
+
+    def __init__(self, workers: int = 2) -> None:
+        self.workers = max(1, int(workers))
+        self._executor: ProcessPoolExecutor | None = None
+        self._owner = os.getpid()
+        self._lock = threading.RLock()  # re-entered by a signal handler that stops the pool
+
+    def _running(self) -> ProcessPoolExecutor:
+        if self._owner != os.getpid():  # forked: the executor is the parent's
+            self._executor, self._owner, self._lock = None, os.getpid(), threading.RLock()
+        executor = self._executor
+        if executor is not None and getattr(executor, "_broken", False):
+            self._executor = None
+            executor.shutdown(wait=False, cancel_futures=True)
+            executor = None
+        if executor is None:
+            executor = self._executor = ProcessPoolExecutor(
+                self.workers,
+                mp_context=get_context("spawn"),
+                initializer=start_worker,
+                initargs=(os.getpid(),),
+            )
+        return executor
+
+    def submit(self, job: dict[str, Any], url: str, out_dir: str, *, warm: bool = True) -> Future:
+        """Run one report (`execute_report`) on the next free worker."""
+        with self._lock:
+            return self._running().submit(execute_report, job, url, out_dir, warm=warm)
+
+    def _take(self) -> ProcessPoolExecutor | None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        return executor if self._owner == os.getpid() else None
+
+    def stop(self) -> None:
+        """End the workers now: SIGTERM (each kills its kernel and ends), SIGKILL for any
+        still there after `STOP_SECONDS`; the reports not started are cancelled."""
+        executor = self._take()
+        if executor is None:
+            return
+        workers = list((getattr(executor, "_processes", None) or {}).values())
+        for worker in workers:
+            worker.terminate()
+        waiting = {worker.sentinel: worker for worker in workers}
+        deadline = time.monotonic() + STOP_SECONDS
+        while waiting and (left := deadline - time.monotonic()) > 0:
+            for ready in wait_for_exits(list(waiting), left):
+                waiting.pop(ready)
+        for worker in waiting.values():
+            worker.kill()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        """Let the workers finish the reports they have, then end (their kernels with them)."""
+        executor = self._take()
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ReportPool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _run_lost(error: BaseException) -> dict[str, Any]:
+    """What `execute_report` would have said of a report whose worker was lost."""
+    stamp = _now()
+    return {
+        "started_at": stamp,
+        "finished_at": stamp,
+        "duration_seconds": 0.0,
+        "error": f"the report's worker was lost: {type(error).__name__}: {error}",
+        "figures": {},
+        "meta": {},
+    }
+
+
 def inputs_key(job: ReportJob, code: str, packages: dict[str, str], data: dict) -> str:
     """The hash of everything a report depends on; unchanged → the report is skipped."""
     blob = json.dumps(
@@ -325,10 +435,15 @@ def build_reports(
     force: bool = False,
     progress: Callable[[ReportOutcome], None] = lambda _o: None,
     warm: bool = True,
+    pool: Pool | None = None,
+    index: bool = True,
 ) -> BuildResult:
     """Build every report of the report sets; write the site index. See the module docstring.
 
     `warm=False` runs every report on a kernel of its own (the cold path, for comparison).
+    `pool`: the workers to build on, left running for the next build (`jobs` is then the
+    pool's); default: a pool of `jobs` workers made for this build and closed after it.
+    `index=False` leaves the site index to the caller (the pipeline's `Publish` writes it).
     """
     from govuk_kpi.kpi import Warehouse
     from govuk_kpi.reports.site import write_index
@@ -370,45 +485,43 @@ def build_reports(
         else:
             todo.append((job, key))
     if todo:
-        workers = max(1, min(jobs, len(todo)))
-        others = {p.pid for p in active_children()}
+        workers = pool or ReportPool(max(1, min(jobs, len(todo))))
         stop = StopSignals()
         futures: dict[Future, tuple[ReportJob, str]] = {}
         pending: set[Future] = set()
-        with (
-            stop,
-            ProcessPoolExecutor(
-                workers,
-                mp_context=get_context("spawn"),
-                initializer=start_worker,
-                initargs=(os.getpid(),),
-            ) as pool,
-        ):
-            for job, key in todo:
-                future = pool.submit(
-                    execute_report,
-                    {
-                        "name": job.name,
-                        "notebook": str(job.notebook),
-                        "parameters": job.parameters,
-                    },
-                    url,
-                    str(out_root / job.as_of),
-                    warm=warm,
-                )
-                futures[future] = (job, key)
-                pending.add(future)
-            while pending and not stop.requested:
-                done, pending = wait(pending, STOP_POLL_SECONDS, FIRST_COMPLETED)
-                for future in done:
-                    job, key = futures[future]
-                    outcome = _finish_report(
-                        out_root, job, key, future.result(), warehouse, code, packages, data
+        try:
+            with stop:
+                for job, key in todo:
+                    future = workers.submit(
+                        {
+                            "name": job.name,
+                            "notebook": str(job.notebook),
+                            "parameters": job.parameters,
+                        },
+                        url,
+                        str(out_root / job.as_of),
+                        warm=warm,
                     )
-                    result.outcomes.append(outcome)
-                    progress(outcome)
-            if stop.requested:
-                _stop_workers(pool, [p for p in active_children() if p.pid not in others])
+                    futures[future] = (job, key)
+                    pending.add(future)
+                while pending and not stop.requested:
+                    done, pending = wait(pending, STOP_POLL_SECONDS, FIRST_COMPLETED)
+                    for future in done:
+                        job, key = futures[future]
+                        try:
+                            run = future.result()
+                        except Exception as exc:  # a worker died, the service went away
+                            run = _run_lost(exc)
+                        outcome = _finish_report(
+                            out_root, job, key, run, warehouse, code, packages, data
+                        )
+                        result.outcomes.append(outcome)
+                        progress(outcome)
+                if stop.requested:
+                    workers.stop()
+        finally:
+            if pool is None:
+                workers.close()
         if stop.requested:
             for future in pending:
                 job, _key = futures[future]
@@ -421,7 +534,8 @@ def build_reports(
             )
             stop.finish()  # ends the process as the signal would have
             raise BuildStopped(f"the report build was stopped by {stop.name}")
-    write_index(out_root)
+    if index:
+        write_index(out_root)
     return result
 
 
@@ -475,21 +589,6 @@ def _finish_report(
         run["duration_seconds"],
         run["error"],
     )
-
-
-def _stop_workers(pool: ProcessPoolExecutor, workers: list[Any]) -> None:
-    """Stop a build's workers: SIGTERM (each kills its kernel and ends), SIGKILL for any still
-    there after `STOP_SECONDS`; then the pool, its queued reports cancelled."""
-    for worker in workers:
-        worker.terminate()
-    waiting = {worker.sentinel: worker for worker in workers}
-    deadline = time.monotonic() + STOP_SECONDS
-    while waiting and (left := deadline - time.monotonic()) > 0:
-        for ready in wait_for_exits(list(waiting), left):
-            waiting.pop(ready)
-    for worker in waiting.values():
-        worker.kill()
-    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def outcome_dict(outcome: ReportOutcome) -> dict[str, Any]:

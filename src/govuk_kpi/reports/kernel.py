@@ -11,7 +11,8 @@ empty warning registries (so a warning shows again in each report that triggers 
 
 Papermill still runs each notebook (parameters injected, partial output kept on failure):
 the `govuk-kpi-warm` engine hands nbclient the running kernel and its client instead of
-starting a kernel. A report that fails, or a kernel that dies, gets a new kernel.
+starting a kernel, and writes the output notebook when it starts and ends but not after
+every cell. A report that fails, or a kernel that dies, gets a new kernel.
 
 Kernels end with the process that started them, even when it is killed: they are started
 through `govuk_kpi.reports.lifetime` (`OwnedKernelManager`), which sets their parent-death
@@ -66,6 +67,10 @@ def prepare_kernel() -> None:
         warnings=list(warnings.filters),
         rc=rc,
     )
+    # What the kernel holds now (the modules) stays for its life: keep it out of the
+    # collections `reset_kernel` runs, which then visit only what reports made.
+    gc.collect()
+    gc.freeze()
 
 
 def reset_kernel(cwd: str, environ: dict[str, str]) -> None:
@@ -152,7 +157,15 @@ def _engine() -> type:
             )
             client = PapermillNotebookClient(nb_man, km=warm_kernel.km, **final_kwargs)
             client.kc = warm_kernel.kc  # not owned: nbclient neither starts nor stops it
-            return client.execute()
+            # Papermill writes the output notebook when it starts and when it ends (also
+            # after an error or a dead kernel: `notebook_complete`), and by default also at
+            # every cell's start and end: the whole notebook, images and all, twice a cell,
+            # for a reader watching it run. A report is read only when finished: skip those.
+            output_path, nb_man.output_path = nb_man.output_path, None
+            try:
+                return client.execute()
+            finally:
+                nb_man.output_path = output_path
 
     papermill_engines.register(ENGINE, WarmEngine)
     return WarmEngine
