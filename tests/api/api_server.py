@@ -19,8 +19,15 @@ ODATA_PAGE_SIZE = 40
 @contextmanager
 def serve(app) -> Iterator[str]:
     """Run `app` with uvicorn in a thread on a free port of 127.0.0.1; yield its base URL."""
+    # As `govuk-kpi serve` runs it: the app, not uvicorn, reads forwarded headers.
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="off"
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,4 +1,7 @@
-"""The per-client token bucket: a burst, then 429 with Retry-After, then tokens come back."""
+"""The per-client token bucket: a burst, then 429 with Retry-After, then tokens come back.
+
+Every answer says where the client stands (RateLimit-Limit, -Remaining, -Reset).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import httpx
 from api_server import serve
 
 from govuk_kpi.api import create_app
-from govuk_kpi.api.middleware import TokenBucket
+from govuk_kpi.api.middleware import Allowance, TokenBucket
 
 
 def test_rate_limit_over_http(sample_url: str) -> None:
@@ -16,13 +19,21 @@ def test_rate_limit_over_http(sample_url: str) -> None:
         serve(create_app(sample_url, rate=0.5, burst=3)) as base,
         httpx.Client(base_url=base) as http,
     ):
-        statuses = [http.get("/api/v1/metrics").status_code for _ in range(3)]
-        assert statuses == [200, 200, 200]
+        answers = [http.get("/api/v1/metrics") for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0"]
+        assert {a.headers["ratelimit-limit"] for a in answers} == {"3"}
+        # Reset: seconds until the whole burst is back (3 tokens at 0.5 a second).
+        assert answers[-1].headers["ratelimit-reset"] == "6"
         limited = http.get("/api/v1/content")
         assert limited.status_code == 429
         assert limited.headers["content-type"].startswith("application/problem+json")
         assert int(limited.headers["retry-after"]) >= 1
+        assert limited.headers["ratelimit-remaining"] == "0"
         assert limited.json()["status"] == 429
+        cors = http.get("/api/v1/metrics", headers={"Origin": "https://a.example"})
+        exposed = cors.headers["access-control-expose-headers"]
+        assert "RateLimit-Remaining" in exposed and "Retry-After" in exposed
         odata = http.get("/odata/Pages")
         assert odata.status_code == 429 and "error" in odata.json()
         time.sleep(int(limited.headers["retry-after"]) + 0.1)
@@ -40,10 +51,12 @@ def test_rate_limit_is_configurable_from_the_environment(monkeypatch, sample_url
 def test_token_bucket_per_client() -> None:
     now = [0.0]
     bucket = TokenBucket(rate=2, burst=2, clock=lambda: now[0])
-    assert bucket.take("a") == 0 and bucket.take("a") == 0
-    assert bucket.take("a") == 0.5
-    assert bucket.take("b") == 0  # another client has its own bucket
+    assert bucket.take("a") == Allowance(0, 1, 0.5)
+    assert bucket.take("a") == Allowance(0, 0, 1.0)
+    assert bucket.take("a") == Allowance(0.5, 0, 1.0)
+    assert bucket.take("b").wait == 0  # another client has its own bucket
     now[0] = 0.5
-    assert bucket.take("a") == 0
+    assert bucket.take("a").wait == 0
     now[0] = 100.0
-    assert [bucket.take("a") for _ in range(3)] == [0, 0, 0.5]  # refills only up to the burst
+    # Refills only up to the burst.
+    assert [bucket.take("a").wait for _ in range(3)] == [0, 0, 0.5]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 
-from govuk_kpi.api import rest
+from govuk_kpi.api import health, rest
 from govuk_kpi.api.middleware import (
     CatchAllMiddleware,
     ConditionalGetMiddleware,
@@ -17,6 +19,14 @@ from govuk_kpi.api.middleware import (
     TokenBucket,
 )
 from govuk_kpi.api.problems import install_handlers
+from govuk_kpi.api.proxy import (
+    FORWARDED_ALLOW_IPS_VARIABLE,
+    FORWARDED_HEADERS,
+    PUBLIC_URL_VARIABLE,
+    ProxyMiddleware,
+    TrustedProxies,
+    public_origin,
+)
 from govuk_kpi.core.errors import ConfigError
 from govuk_kpi.kpi import Warehouse
 
@@ -24,14 +34,22 @@ RATE_VARIABLE = "GOVUK_KPI_API_RATE"
 BURST_VARIABLE = "GOVUK_KPI_API_BURST"
 DEFAULT_RATE = 20.0  # requests a second per client, sustained
 DEFAULT_BURST = 200  # requests a client may make at once
+GZIP_MINIMUM = 1024  # bytes: smaller answers gain little from compression
+DOCS_ASSETS = "/api/v1/docs-assets"  # Swagger UI and ReDoc, from the fastapi-offline package
 EXPOSED = [
     "ETag",
     "Last-Modified",
     "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
     "OData-Version",
     "Content-Disposition",
     "Preference-Applied",
 ]
+CONTACT = {"name": "GOV.UK KPI API maintainers"}
+# GOV.UK content is published under the Open Government Licence v3.0.
+LICENCE = {"name": "Open Government Licence v3.0", "identifier": "OGL-UK-3.0"}
 
 
 def _setting(value: float | None, variable: str, default: float) -> float:
@@ -73,6 +91,8 @@ def create_app(
     rate: float | None = None,
     burst: int | None = None,
     odata_page_size: int | None = None,
+    public_url: str | None = None,
+    forwarded_allow_ips: str | list[str] | None = None,
 ) -> FastAPI:
     """The read-only API on the warehouse at `url` (default: `GOVUK_KPI_DATABASE_URL`).
 
@@ -81,11 +101,25 @@ def create_app(
         rate: requests a second each client may make, sustained (`GOVUK_KPI_API_RATE`, 20).
         burst: requests a client may make at once (`GOVUK_KPI_API_BURST`, 200).
         odata_page_size: most entities in one OData response before `@odata.nextLink`.
+        public_url: scheme and host users reach the service at, which every absolute link
+            starts with (`GOVUK_KPI_PUBLIC_URL`; default: as the request says).
+        forwarded_allow_ips: proxies whose `Forwarded` / `X-Forwarded-*` headers are believed,
+            as uvicorn's `--forwarded-allow-ips` (`GOVUK_KPI_FORWARDED_ALLOW_IPS`; default:
+            none).
     """
     from govuk_kpi.api.odata.router import DEFAULT_PAGE_SIZE, build_router
 
+    public_url = public_url or os.environ.get(PUBLIC_URL_VARIABLE) or None
+    if public_url:
+        scheme, host = public_origin(public_url)
+        public_url = f"{scheme}://{host}"
+    trusted = TrustedProxies(
+        forwarded_allow_ips
+        if forwarded_allow_ips is not None
+        else os.environ.get(FORWARDED_ALLOW_IPS_VARIABLE)
+    )
     warehouse = Warehouse(url)
-    app = FastAPI(
+    app = FastAPIOffline(
         title="GOV.UK KPI API",
         version="1",
         description=(
@@ -98,19 +132,35 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url="/api/v1/redoc",
+        static_url=DOCS_ASSETS,
+        # Swagger UI's validator badge would load from an outside host.
+        swagger_ui_parameters={"validatorUrl": None},
+        servers=[{"url": public_url or "/", "description": "this service"}],
+        contact=CONTACT,
+        license_info=LICENCE,
         debug=False,
     )
     app.openapi = _openapi_without_422(app)  # type: ignore[method-assign]
     app.state.warehouse = warehouse
     app.state.odata_page_size = odata_page_size or DEFAULT_PAGE_SIZE
+    app.state.public_url = public_url
     install_handlers(app)
+    app.include_router(health.router)
     app.include_router(rest.router)
     app.include_router(build_router())
+    # Without a public URL, links follow the trusted proxy's headers: caches must tell apart.
+    forwarded = FORWARDED_HEADERS if trusted and not public_url else ()
     app.add_middleware(
         ConditionalGetMiddleware,
         freshness=Freshness(warehouse.engine),
         prefixes=("/api/v1", "/odata"),
+        vary={
+            "/odata": ("Accept", "Prefer", "OData-MaxVersion", *forwarded),
+            "/api/v1": ("Accept", *forwarded),
+        },
     )
+    # Weak ETags hold for the gzip-coded answer too (RFC 9110 8.8.1), so it sits outside them.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM)
     app.add_middleware(ReadOnlyMiddleware)
     app.add_middleware(
         RateLimitMiddleware,
@@ -118,6 +168,7 @@ def create_app(
             _setting(rate, RATE_VARIABLE, DEFAULT_RATE),
             int(_setting(burst, BURST_VARIABLE, DEFAULT_BURST)),
         ),
+        exempt=(health.PREFIX,),
     )
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(
@@ -128,4 +179,6 @@ def create_app(
         expose_headers=EXPOSED,
         max_age=600,
     )
+    # Outermost: everything inside sees the scheme, host and client the users see.
+    app.add_middleware(ProxyMiddleware, public_url=public_url, trusted=trusted)
     return app

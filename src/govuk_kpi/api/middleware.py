@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -21,6 +23,7 @@ from govuk_kpi.warehouse.models import LoadBatch
 
 ALLOWED = ("GET", "HEAD", "OPTIONS")
 ALLOW_HEADER = ", ".join(ALLOWED)
+NOT_DATA = ("/health", "/openapi.json", "/docs", "/redoc")
 
 
 class CatchAllMiddleware:
@@ -134,21 +137,38 @@ class ConditionalGetMiddleware:
     """ETag + Last-Modified on successful GETs under the given prefixes; 304 when unchanged.
 
     The validator is the newest load batch (the data changes only when a load finishes) mixed
-    with the request's path, query and Accept, so JSON and CSV of one URL differ.
+    with everything else the representation depends on: the path and query, the request
+    headers named in `Vary`, and the base of the links it holds (scheme, host). The ETag is
+    weak, so it stays true of the same data gzip-compressed or not (RFC 9110 8.8.1).
+    Only a 2xx answer may become a 304 (RFC 9110 13.1.2): the request runs first, so a
+    request that would fail answers its error whatever validators it carries.
     """
 
-    def __init__(self, app: ASGIApp, freshness: Freshness, prefixes: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        freshness: Freshness,
+        prefixes: tuple[str, ...],
+        vary: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.app = app
         self.freshness = freshness
         self.prefixes = prefixes
+        self.vary = vary or {}
 
     def _applies(self, scope: Scope) -> bool:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return False
         path: str = scope["path"]
-        if path.endswith(("/health", "/openapi.json", "/docs", "/redoc")):
-            return False
+        if path.endswith(NOT_DATA) or "/docs-assets/" in path:
+            return False  # not warehouse data: fresh or validated on their own terms
         return any(path == p or path.startswith(p + "/") for p in self.prefixes)
+
+    def _varies_on(self, path: str) -> tuple[str, ...]:
+        for prefix, names in self.vary.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return names
+        return ("Accept",)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._applies(scope):
@@ -156,32 +176,41 @@ class ConditionalGetMiddleware:
             return
         token, newest = await to_thread.run_sync(self.freshness.current)
         headers = Headers(scope=scope)
+        varies_on = self._varies_on(scope["path"])
         digest = hashlib.sha256(
             "\n".join(
                 (
                     token,
+                    _link_base(scope),
                     scope["path"],
                     scope.get("query_string", b"").decode("latin-1"),
-                    headers.get("accept", ""),
-                    headers.get("odata-maxversion", ""),
+                    *(headers.get(name, "") for name in varies_on),
                 )
             ).encode("utf-8")
         ).hexdigest()[:32]
         etag = f'W/"{digest}"'
-        last_modified = (
-            format_datetime(newest.replace(tzinfo=UTC, microsecond=0), usegmt=True)
-            if newest
-            else None
-        )
-        extra = {"etag": etag, "cache-control": "public, max-age=60", "vary": "Accept"}
-        if last_modified:
-            extra["last-modified"] = last_modified
-        if _not_modified(headers, etag, newest):
-            await _empty(send, 304, extra)
-            return
+        extra = {
+            "etag": etag,
+            "cache-control": "public, max-age=60",
+            "vary": ", ".join(varies_on),
+        }
+        if newest:
+            extra["last-modified"] = format_datetime(
+                newest.replace(tzinfo=UTC, microsecond=0), usegmt=True
+            )
+        not_modified = _not_modified(headers, etag, newest)
+        answered = False
 
         async def send_with_validators(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 200:
+            nonlocal answered
+            if message["type"] == "http.response.start":
+                if not 200 <= message["status"] < 300:
+                    await send(message)
+                    return
+                if not_modified:
+                    answered = True
+                    await _empty(send, 304, extra)
+                    return
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 message = dict(message)
                 message["headers"] = [
@@ -192,9 +221,23 @@ class ConditionalGetMiddleware:
                         if k.encode("latin-1") not in names
                     ],
                 ]
+            elif answered:
+                raise _NotModifiedSent  # stop the route making a body no one will read
             await send(message)
 
-        await self.app(scope, receive, send_with_validators)
+        with contextlib.suppress(_NotModifiedSent):
+            await self.app(scope, receive, send_with_validators)
+
+
+class _NotModifiedSent(BaseException):
+    """Raised through the route once its 304 is sent (a stream, such as the bulk CSV, would
+    otherwise be made whole). A BaseException, so no handler of errors takes it for one."""
+
+
+def _link_base(scope: Scope) -> str:
+    """Where absolute links in the answer point: scheme, host and root path."""
+    host = Headers(scope=scope).get("host", "")
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
 
 
 def _not_modified(headers: Headers, etag: str, newest: datetime | None) -> bool:
@@ -215,6 +258,15 @@ def _not_modified(headers: Headers, etag: str, newest: datetime | None) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Allowance:
+    """A client's standing after a request: what the RateLimit headers say."""
+
+    wait: float  # seconds until a request is allowed (0: this one is)
+    remaining: int  # requests it may make at once now
+    reset: float  # seconds until its whole burst is back
+
+
 class TokenBucket:
     """One bucket per client: `rate` tokens a second, at most `burst` saved up."""
 
@@ -225,49 +277,70 @@ class TokenBucket:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def take(self, client: str) -> float:
-        """Take a token for `client`: 0 when allowed, else the seconds until one is free."""
+    def take(self, client: str) -> Allowance:
+        """Take a token for `client`, or say how long until one is free."""
         now = self.clock()
         with self._lock:
             tokens, then = self._buckets.get(client, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - then) * self.rate)
+            wait = 0.0
             if tokens >= 1:
-                self._buckets[client] = (tokens - 1, now)
-                if len(self._buckets) > 100_000:  # forget idle clients rather than grow forever
-                    self._buckets = {client: self._buckets[client]}
-                return 0.0
+                tokens -= 1
+            else:
+                wait = (1 - tokens) / self.rate
             self._buckets[client] = (tokens, now)
-            return (1 - tokens) / self.rate
+            if len(self._buckets) > 100_000:  # forget idle clients rather than grow forever
+                self._buckets = {client: self._buckets[client]}
+        return Allowance(wait, math.floor(tokens), (self.burst - tokens) / self.rate)
 
 
 class RateLimitMiddleware:
-    """429 with Retry-After when a client (by address) empties its token bucket."""
+    """A token bucket per client address (as the trusted proxy gave it, see `api.proxy`).
 
-    def __init__(self, app: ASGIApp, bucket: TokenBucket) -> None:
+    Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (IETF
+    httpapi RateLimit header fields draft); over the limit, a 429 with `Retry-After`.
+    """
+
+    def __init__(self, app: ASGIApp, bucket: TokenBucket, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
         self.bucket = bucket
+        self.exempt = exempt  # path prefixes never limited (health checks from load balancers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]
-        wait = self.bucket.take(client)
-        if wait > 0:
-            seconds = max(1, math.ceil(wait))
+        allowance = self.bucket.take(client)
+        fields = {
+            "RateLimit-Limit": str(self.bucket.burst),
+            "RateLimit-Remaining": str(allowance.remaining),
+            "RateLimit-Reset": str(math.ceil(allowance.reset)),
+        }
+        if allowance.wait > 0:
+            seconds = max(1, math.ceil(allowance.wait))
             response = problem_response(
                 Request(scope),
                 429,
                 f"too many requests: at most {self.bucket.rate:g} a second "
                 f"(bursts of {self.bucket.burst}); retry after {seconds} s",
-                headers={"Retry-After": str(seconds)},
+                headers={**fields, "Retry-After": str(seconds)},
             )
             await response(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in fields.items()]
+
+        async def send_with_fields(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = [*message.get("headers", []), *raw]
+            await send(message)
+
+        await self.app(scope, receive, send_with_fields)
 
 
 __all__ = [
+    "Allowance",
     "CatchAllMiddleware",
     "ConditionalGetMiddleware",
     "Freshness",

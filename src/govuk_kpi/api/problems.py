@@ -1,4 +1,4 @@
-"""Errors as RFC 7807 problem+json (REST) or the OData JSON error format (`/odata`).
+"""Errors as RFC 9457 problem+json (REST) or the OData JSON error format (`/odata`).
 
 Nothing here ever shows a stack trace: unexpected exceptions become a plain 500.
 """
@@ -30,6 +30,7 @@ class ApiError(Exception):
         invalid_params: list[dict[str, str]] | None = None,
         code: str | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -37,12 +38,16 @@ class ApiError(Exception):
         self.invalid_params = invalid_params or []
         self.code = code
         self.headers = headers or {}
+        self.extensions = extensions or {}
 
 
-def bad_param(name: str, reason: str) -> ApiError:
-    """A 400 naming the one parameter at fault."""
+def bad_param(name: str, reason: str, **extensions: Any) -> ApiError:
+    """A 400 naming the one parameter at fault, with any extension members that help."""
     return ApiError(
-        400, f"invalid parameter {name}: {reason}", invalid_params=[_param(name, reason)]
+        400,
+        f"invalid parameter {name}: {reason}",
+        invalid_params=[_param(name, reason)],
+        extensions=extensions,
     )
 
 
@@ -65,8 +70,12 @@ def problem_response(
     invalid_params: list[dict[str, str]] | None = None,
     code: str | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
-    """The error response in the format the path calls for."""
+    """The error response in the format the path calls for.
+
+    `extensions` are RFC 9457 extension members of a REST problem (what exists, say).
+    """
     path = request.url.path if request is not None else ""
     headers = dict(headers or {})
     if path == ODATA_PREFIX or path.startswith(ODATA_PREFIX + "/"):
@@ -89,6 +98,8 @@ def problem_response(
         body["instance"] = path
     if invalid_params:
         body["invalid_params"] = invalid_params
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_TYPE)
 
 
@@ -109,6 +120,7 @@ def install_handlers(app: FastAPI) -> None:
             invalid_params=exc.invalid_params,
             code=exc.code,
             headers=exc.headers,
+            extensions=exc.extensions,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -17,6 +17,8 @@ from starlette.requests import Request
 from govuk_kpi.api.problems import bad_param
 
 CSV_TYPE = "text/csv; charset=utf-8"
+# Excel reads UTF-8 CSV as the local code page unless it starts with a byte-order mark.
+BOM = "\ufeff"
 
 
 def plain(value: Any) -> Any:
@@ -68,12 +70,14 @@ def csv_cell(value: Any) -> str:
     return str(value)
 
 
-def csv_lines(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """CSV text, header first, a chunk per row."""
+def csv_lines(
+    columns: Sequence[str], rows: Iterable[dict[str, Any]], *, bom: bool = True
+) -> Iterator[str]:
+    """CSV text, header first (after a byte-order mark unless `bom` is false), a chunk per row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
-    yield buffer.getvalue()
+    yield (BOM if bom else "") + buffer.getvalue()
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
@@ -81,8 +85,8 @@ def csv_lines(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Iterato
         yield buffer.getvalue()
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
-    return "".join(csv_lines(columns, rows))
+def csv_text(columns: Sequence[str], rows: Iterable[dict[str, Any]], *, bom: bool = True) -> str:
+    return "".join(csv_lines(columns, rows, bom=bom))
 
 
 def _accept(header: str) -> list[tuple[str, float]]:

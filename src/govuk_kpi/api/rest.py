@@ -6,17 +6,19 @@ Every listing answers JSON (a top-level object, snake_case, ISO 8601 dates) or C
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from govuk_kpi.api import schemas
+from govuk_kpi.api.health import readiness
 from govuk_kpi.api.problems import ApiError, bad_param
-from govuk_kpi.api.render import CSV_TYPE, csv_lines, csv_text, plain, records, wants_csv
-from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.api.render import CSV_TYPE, csv_lines, csv_text, records, wants_csv
+from govuk_kpi.core.errors import ConfigError, UnknownOrganisation
 from govuk_kpi.core.metrics import BY_NAME, DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS, METRICS
 from govuk_kpi.core.metrics import pviews_per_visit as _ppv
 from govuk_kpi.core.metrics import satisfaction as _satisfaction
@@ -59,7 +61,27 @@ def _ok(model: type, csv: bool = True) -> dict[int | str, dict[str, Any]]:
     return {200: {"model": model, "content": content}, **ERRORS}
 
 
-router = APIRouter(prefix="/api/v1")
+def _known_params(request: Request) -> None:
+    """Refuse parameters the endpoint does not take: a misspelt one would silently do nothing."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    known = sorted(p.alias for p in dependant.query_params)
+    unknown = [n for n in dict.fromkeys(request.query_params) if n not in known]
+    if unknown:
+        takes = ", ".join(known) if known else "no parameters"
+        raise ApiError(
+            400,
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"this endpoint takes {takes}",
+            invalid_params=[
+                {"name": n, "reason": "not a parameter of this endpoint"} for n in unknown
+            ],
+            extensions={"known_params": known},
+        )
+
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(_known_params)])
 
 Format = Annotated[
     str | None,
@@ -70,17 +92,76 @@ Format = Annotated[
 ]
 
 
+Bom = Annotated[
+    bool,
+    Query(
+        description="CSV only: start with a UTF-8 byte-order mark (default true, so Excel "
+        "reads the text right); false for none",
+    ),
+]
+
+
 def _warehouse(request: Request) -> Warehouse:
     return request.app.state.warehouse
 
 
 def _period(warehouse: Warehouse, name: str, param: str = "date_range") -> Period:
+    """The period `name`, refused when it holds no day of the warehouse's data."""
     try:
-        return warehouse.period(name)
+        period = warehouse.period(name)
     except ConfigError as exc:
         if "no daily facts" in str(exc):
             raise ApiError(404, str(exc)) from exc
         raise bad_param(param, str(exc)) from exc
+    first, last = warehouse.daily_dates()
+    if first is not None and last is not None and (period.end < first or period.start > last):
+        reason = (
+            f"{name} ({period.start} to {period.end}) holds no data: "
+            f"the warehouse holds {first} to {last}"
+        )
+        raise ApiError(
+            404,
+            f"no data for {reason.removeprefix(name + ' ')}",
+            invalid_params=[{"name": param, "reason": reason}],
+            extensions={"first_day": first.isoformat(), "last_day": last.isoformat()},
+        )
+    return period
+
+
+def _check_organisation(warehouse: Warehouse, value: str) -> None:
+    """Refuse an organisation the warehouse does not know, naming the nearest it does."""
+    frame = warehouse.organisations()
+    slugs = sorted(frame["slug"].dropna())
+    if value in slugs or value in set(frame["content_id"]):
+        return
+    if value.lower() in ("all", "none", "*"):
+        reason = "leave organisation_id out for every organisation"
+    else:
+        reason = f"no organisation has the slug or content_id {value!r}"
+    nearest = difflib.get_close_matches(value.lower(), slugs, n=3, cutoff=0.6)
+    reason += "; /api/v1/organisations lists them"
+    if nearest:
+        reason += f"; did you mean {', '.join(nearest)}?"
+    raise bad_param("organisation_id", reason, nearest=nearest, list_at="/api/v1/organisations")
+
+
+def _check_document_type(warehouse: Warehouse, value: str) -> None:
+    """Refuse a document type the warehouse does not know, naming the nearest it does."""
+    names = sorted(warehouse.document_types()["name"])
+    if value in names:
+        return
+    nearest = difflib.get_close_matches(value.lower(), names, n=3, cutoff=0.6)
+    reason = f"no document type {value!r}; /api/v1/document_types lists them"
+    if nearest:
+        reason += f"; did you mean {', '.join(nearest)}?"
+    raise bad_param("document_type", reason, nearest=nearest, list_at="/api/v1/document_types")
+
+
+def _check_filters(warehouse: Warehouse, organisation: str | None, kind: str | None) -> None:
+    if organisation:
+        _check_organisation(warehouse, organisation)
+    if kind:
+        _check_document_type(warehouse, kind)
 
 
 def _period_json(period: Any) -> dict[str, Any]:
@@ -89,9 +170,9 @@ def _period_json(period: Any) -> dict[str, Any]:
     return {"name": period.name, "start": period.start.isoformat(), "end": period.end.isoformat()}
 
 
-def _csv_response(columns: list[str], rows: list[dict[str, Any]], name: str) -> Response:
+def _csv_response(columns: list[str], rows: list[dict[str, Any]], name: str, bom: bool) -> Response:
     return Response(
-        csv_text(columns, rows),
+        csv_text(columns, rows, bom=bom),
         media_type=CSV_TYPE,
         headers={"Content-Disposition": f'inline; filename="{name}.csv"'},
     )
@@ -136,6 +217,7 @@ def content(
         Query(ge=1, le=2**31 - 1, description=f"rows per page; capped at {MAX_PAGE_SIZE}"),
     ] = 100,
     format: Format = None,
+    bom: Bom = True,
 ) -> Response:
     """Pages with their sums and derived metrics over `date_range`, filtered, sorted and paged."""
     csv = wants_csv(request, format)
@@ -145,18 +227,26 @@ def content(
         raise bad_param("sort", f"use one of {', '.join(SORTABLE)} with :asc or :desc")
     _period(warehouse, date_range)
     page_size = min(page_size, MAX_PAGE_SIZE)
-    frame = warehouse.content(
-        period=date_range,
-        organisation=organisation_id or None,
-        document_type=document_type or None,
-        search=search_term or None,
-        sort=sort,
-        page=page,
-        page_size=page_size,
-    )
+    try:
+        frame = warehouse.content(
+            period=date_range,
+            organisation=organisation_id or None,
+            document_type=document_type or None,
+            search=search_term or None,
+            sort=sort,
+            page=page,
+            page_size=page_size,
+        )
+    except UnknownOrganisation:  # said in the API's words: its parameter, the nearest ids
+        _check_organisation(warehouse, organisation_id or "")
+        raise
+    if not frame.attrs["total_results"]:
+        # Nothing matched: say so when a filter names something that does not exist (checked
+        # only now, so the common answer costs no extra query).
+        _check_filters(warehouse, organisation_id, document_type)
     rows = records(frame, CONTENT_COLUMNS)
     if csv:
-        return _csv_response(CONTENT_COLUMNS, rows, f"content-{date_range}-page-{page}")
+        return _csv_response(CONTENT_COLUMNS, rows, f"content-{date_range}-page-{page}", bom)
     attrs = frame.attrs
     return JSONResponse(
         {
@@ -182,10 +272,12 @@ def content_download(
     date_range: Annotated[str, Query(max_length=40)] = "past-30-days",
     organisation_id: Annotated[str | None, Query(max_length=255)] = None,
     document_type: Annotated[str | None, Query(max_length=64)] = None,
+    bom: Bom = True,
 ) -> Response:
     """All pages of the listing as one CSV file (streamed), most viewed first."""
     warehouse = _warehouse(request)
     period = _period(warehouse, date_range)
+    _check_filters(warehouse, organisation_id, document_type)
 
     def rows() -> Iterator[dict[str, Any]]:
         page = 1
@@ -205,7 +297,7 @@ def content_download(
 
     name = f"govuk-content-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
     return StreamingResponse(
-        csv_lines(CONTENT_COLUMNS, rows()),
+        csv_lines(CONTENT_COLUMNS, rows(), bom=bom),
         media_type=CSV_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -241,6 +333,7 @@ def single_page(
         date | None, Query(description="last day (default: newest day with data)")
     ] = None,
     format: Format = None,
+    bom: Bom = True,
 ) -> Response:
     """A page's daily series per metric (with totals), edition metrics and every edition."""
     csv = wants_csv(request, format)
@@ -270,9 +363,10 @@ def single_page(
         daily = warehouse.page_daily(path, first, to)
     except LookupError as exc:
         raise ApiError(404, str(exc.args[0]) if exc.args else "no such page") from exc
+    daily["date"] = daily["date"].dt.date  # a day, not an instant at midnight
     series = records(daily, SERIES_COLUMNS)
     if csv:
-        return _csv_response(SERIES_COLUMNS, series, "single-page" + path.replace("/", "-"))
+        return _csv_response(SERIES_COLUMNS, series, "single-page" + path.replace("/", "-"), bom)
     history = records(editions, EDITION_COLUMNS)
     latest = history[-1]
     sums = {m: sum(row[m] or 0 for row in series) for m in DAILY_METRICS}
@@ -297,9 +391,16 @@ def single_page(
     )
 
 
-def _listing(request: Request, rows: list[dict[str, Any]], columns: list[str], name: str, fmt):
+def _listing(
+    request: Request,
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    name: str,
+    fmt: str | None,
+    bom: bool,
+) -> Response:
     if wants_csv(request, fmt):
-        return _csv_response(columns, rows, name)
+        return _csv_response(columns, rows, name, bom)
     return JSONResponse({"results": rows, "total_results": len(rows)})
 
 
@@ -309,12 +410,12 @@ def _listing(request: Request, rows: list[dict[str, Any]], columns: list[str], n
     responses=_ok(schemas.OrganisationList),
     response_class=JSONResponse,
 )
-def organisations(request: Request, format: Format = None) -> Response:
+def organisations(request: Request, format: Format = None, bom: Bom = True) -> Response:
     """Every organisation known to the warehouse, with its status and parent."""
     wants_csv(request, format)
     columns = list(schemas.Organisation.model_fields)
     rows = records(_warehouse(request).organisations(), columns)
-    return _listing(request, rows, columns, "organisations", format)
+    return _listing(request, rows, columns, "organisations", format, bom)
 
 
 @router.get(
@@ -323,12 +424,12 @@ def organisations(request: Request, format: Format = None) -> Response:
     responses=_ok(schemas.DocumentTypeList),
     response_class=JSONResponse,
 )
-def document_types(request: Request, format: Format = None) -> Response:
+def document_types(request: Request, format: Format = None, bom: Bom = True) -> Response:
     """Every document type: machine name and display label."""
     wants_csv(request, format)
     columns = list(schemas.DocumentType.model_fields)
     rows = records(_warehouse(request).document_types(), columns)
-    return _listing(request, rows, columns, "document-types", format)
+    return _listing(request, rows, columns, "document-types", format, bom)
 
 
 @router.get(
@@ -337,32 +438,25 @@ def document_types(request: Request, format: Format = None) -> Response:
     responses=_ok(schemas.MetricList),
     response_class=JSONResponse,
 )
-def metrics(request: Request, format: Format = None) -> Response:
+def metrics(request: Request, format: Format = None, bom: Bom = True) -> Response:
     """Every metric: name, meaning, source, formula, grain and unit."""
     wants_csv(request, format)
     columns = list(schemas.MetricDefinition.model_fields)
     rows = [{c: getattr(m, c) for c in columns} for m in METRICS]
     assert set(BY_NAME) == {r["name"] for r in rows}
-    return _listing(request, rows, columns, "metrics", format)
+    return _listing(request, rows, columns, "metrics", format, bom)
 
 
 @router.get(
     "/health",
-    summary="Is the warehouse fit to report from? (yesterday's data, fresh rollups)",
-    responses={200: {"model": schemas.HealthCheck}, **ERRORS},
+    summary="The service's health: the same answer as /healthcheck/ready",
+    responses={
+        200: {"model": schemas.HealthCheck, "description": "Ready: the database answers"},
+        503: {"model": schemas.HealthCheck, "description": "Not ready: `problems` say why"},
+        **{k: v for k, v in ERRORS.items() if k not in (304, 404)},
+    },
     response_class=JSONResponse,
 )
-def health(request: Request) -> Response:
-    """`status` ok or critical, with the problems and the facts they rest on."""
-    from govuk_kpi.warehouse.health import check_health
-
-    verdict = check_health(_warehouse(request).engine)
-    return JSONResponse(
-        {
-            "status": "ok" if verdict.ok else "critical",
-            "as_of": verdict.as_of.isoformat(),
-            "problems": verdict.problems,
-            "facts": {k: plain(v) for k, v in verdict.facts.items()},
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+async def health(request: Request) -> Response:
+    """`status` ok, warning or critical; 503 when the database cannot answer."""
+    return await readiness(request)

@@ -155,10 +155,25 @@ class MetricList(BaseModel):
     total_results: int
 
 
+class Liveness(BaseModel):
+    status: str = Field(description="ok: the process answers")
+
+
+class Check(BaseModel):
+    status: str = Field(description="ok, warning or critical")
+    message: str | None = None
+
+
 class HealthCheck(BaseModel):
-    status: str = Field(description="ok, or critical when the warehouse is not fit to report")
-    as_of: date
-    problems: list[str]
+    status: str = Field(
+        description="ok; warning; or critical when the warehouse is not fit to report from "
+        "(stale or missing data, stale rollups, or not ready)"
+    )
+    ready: bool = Field(description="the database answers and its schema is the newest")
+    as_of: date = Field(description="the day the data should reach (yesterday)")
+    checks: dict[str, Check] = Field(description="database, schema, data_freshness, rollups, loads")
+    problems: list[str] = Field(description="the critical checks' messages")
+    warnings: list[str] = Field(description="the warning checks' messages")
     facts: dict[str, str | int | float | None]
 
 
@@ -168,7 +183,7 @@ class InvalidParam(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 7807 problem details."""
+    """RFC 9457 problem details, with extension members that say what exists."""
 
     type: str
     title: str
@@ -176,3 +191,8 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     invalid_params: list[InvalidParam] | None = None
+    first_day: date | None = Field(None, description="the first day with data")
+    last_day: date | None = Field(None, description="the last day with data")
+    known_params: list[str] | None = Field(None, description="the parameters the endpoint takes")
+    nearest: list[str] | None = Field(None, description="known values nearest the one given")
+    list_at: str | None = Field(None, description="where the known values are listed")
