@@ -69,10 +69,14 @@ distclean: clean ## Also remove .venv, so the next target reinstalls from scratc
 reports: sample ## Build the sample warehouse, then every report of params/*.yaml into reports/<as-of>/ and reports/index.html
 	$(BIN)/govuk-kpi reports build --jobs 2
 
+# The kernelspec goes into .venv (--sys-prefix), not the home directory; root (a container)
+# must say --allow-root or JupyterLab refuses to start.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: install ## Open JupyterLab on notebooks/ with the project's kernel (installs jupyterlab on first use)
 	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install jupyterlab
-	$(BIN)/python -m ipykernel install --user --name govuk-kpi --display-name "Python (govuk-kpi)"
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/python -m ipykernel install --sys-prefix --name govuk-kpi --display-name "Python (govuk-kpi)"
+	$(BIN)/jupyter lab $(LAB_ROOT) notebooks/
 
 chromium: ## Install Debian's chromium if missing (the report-site browser tests drive it headless)
 	@bash scripts/ensure-chromium.sh

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,29 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     click.echo(f"schema at revision {current_revision(_engine(ctx))}")
 
 
+class IsoDateTime(click.ParamType):
+    """An ISO 8601 moment, stored as UTC: `2026-10-31T06:00`, with seconds, `Z` or an offset.
+
+    A moment without an offset is taken as UTC, as snapshot times are.
+    """
+
+    name = "ISO-8601"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        try:
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(value.strip())
+            if moment.tzinfo is None:
+                return moment.replace(tzinfo=UTC)
+            return moment.astimezone(UTC)
+        except (ValueError, OverflowError):
+            self.fail(
+                f"{value!r} is not an ISO 8601 date and time in UTC's range "
+                "(such as 2026-10-31T06:00, 2026-10-31T06:00:00Z or 2026-10-31T07:00+01:00)",
+                param,
+                ctx,
+            )
+
+
 @main.command()
 @click.argument(
     "kind",
@@ -83,9 +106,10 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--observed-at",
-    type=click.DateTime(),
+    type=IsoDateTime(),
     default=None,
-    help="content: when this state of the content was seen (default: now).",
+    help="content: when this state of the content was seen, ISO 8601 (2026-10-31T06:00; "
+    "seconds, Z or an offset allowed; no offset is UTC; default: now).",
 )
 @click.option(
     "--replace",
@@ -175,6 +199,35 @@ def rollup(ctx: click.Context, full: bool) -> None:
     click.echo(refresh_rollups(engine, full=full).summary())
 
 
+class _SampleProgress:
+    """How far a sample build is, on stderr (stdout keeps only the summary scripts read).
+
+    A bar on a terminal; elsewhere (a pipe, a log, CI) a plain line at each step and at each
+    tenth of the days, since a bar there is either hidden or a wall of carriage returns.
+    """
+
+    def __init__(self, days: int) -> None:
+        self.days = days
+        self.bar = tqdm(total=days, desc="sample", unit="day", disable=not sys.stderr.isatty())
+        self.said: tuple[str, int] | None = None
+
+    def __enter__(self) -> _SampleProgress:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.bar.close()
+
+    def __call__(self, step: str, done: int, _total: int) -> None:
+        if not self.bar.disable:
+            self.bar.set_postfix_str(step)
+            self.bar.update(done - self.bar.n)
+            return
+        mark = (step, done * 10 // max(1, self.days))
+        if mark != self.said:
+            self.said = mark
+            click.echo(f"sample: {step}, {done} of {self.days} days", err=True)
+
+
 @main.command()
 @click.option(
     "--as-of",
@@ -223,12 +276,7 @@ def sample(
         if days is not None and days < 1:
             raise click.BadParameter("must be at least 1", param_hint="--days")
         total = (last - date_range(last, days)[0]).days + 1
-        with tqdm(total=total, desc="sample", unit="day", disable=None) as bar:
-
-            def progress(step: str, done: int, _total: int) -> None:
-                bar.set_postfix_str(step)
-                bar.update(done - bar.n)
-
+        with _SampleProgress(total) as progress:
             scaled = build_scale(
                 ctx.obj["url"],
                 pages,
@@ -274,14 +322,24 @@ def sample(
     default=None,
     help="Check as if today were this day (default: today).",
 )
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the verdict as /healthcheck/ready's body."
+)
 @click.pass_context
 @_one_line_errors
-def health(ctx: click.Context, today: datetime | None) -> None:
-    """Exit non-zero, with the reason, when yesterday's facts are missing or rollups stale."""
+def health(ctx: click.Context, today: datetime | None, as_json: bool) -> None:
+    """The verdict of /healthcheck/ready: exit 1, with the reasons, when it is critical
+    (the database does not answer, an old schema, yesterday's facts missing or all zero,
+    stale rollups); warnings are printed but exit 0."""
+    import json
+
     from govuk_kpi.warehouse.health import check_health
 
     verdict = check_health(_engine(ctx), today.date() if today else date.today())
-    click.echo(verdict.summary(), err=not verdict.ok)
+    if as_json:
+        click.echo(json.dumps(verdict.as_dict(), indent=2))
+    else:
+        click.echo(verdict.summary(), err=not verdict.ok)
     sys.exit(0 if verdict.ok else 1)
 
 
@@ -318,6 +376,7 @@ def batches(ctx: click.Context, limit: int, batch_id: int | None) -> None:
         int(batch): _days_replaced(group) for batch, group in days.groupby("batch_id", sort=False)
     }
     frame["days_replaced"] = frame["batch_id"].map(lambda b: replaced.get(int(b), ""))
+    frame["items"] = frame.apply(_items_outcome, axis=1)
     frame["sha256"] = frame["sha256"].str[:12]
     frame["message"] = frame["message"].fillna("").str.slice(0, 80)
     columns = [
@@ -330,12 +389,23 @@ def batches(ctx: click.Context, limit: int, batch_id: int | None) -> None:
         "rows_loaded",
         "rows_rejected",
         "rows_unmatched",
+        "items",
         "days_replaced",
         "sha256",
         "uri",
         "message",
     ]
     click.echo(frame[columns].to_string(index=False))
+
+
+def _items_outcome(batch) -> str:
+    """What a content load did with its items (`3 new, 1 changed, 275 unchanged, 2 collapsed`)."""
+    from govuk_kpi.warehouse.batch import ItemOutcomes
+
+    counts = [batch[f"rows_{n}"] for n in ("new", "changed", "unchanged", "collapsed")]
+    if any(c is None or c != c for c in counts):  # NULL (NaN in a frame): not a content load
+        return ""
+    return ItemOutcomes(*(int(c) for c in counts)).describe()
 
 
 def _days_replaced(group) -> str:
@@ -402,20 +472,55 @@ def docs_metrics(output: Path, check: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
+@click.option(
+    "--public-url",
+    envvar="GOVUK_KPI_PUBLIC_URL",
+    default=None,
+    help="Scheme and host users reach the service at, e.g. https://data.example.gov.uk: "
+    "every absolute link starts with it.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    envvar="GOVUK_KPI_FORWARDED_ALLOW_IPS",
+    default=None,
+    help="Proxies whose Forwarded / X-Forwarded-* headers are believed: comma-separated "
+    "addresses or networks, or * (default: none).",
+)
 @click.pass_context
 @_one_line_errors
-def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    workers: int,
+    public_url: str | None,
+    forwarded_allow_ips: str | None,
+) -> None:
     """Serve the read-only REST API (/api/v1) and OData feed (/odata) with uvicorn."""
     import os
 
     import uvicorn
 
     from govuk_kpi.api import create_app
+    from govuk_kpi.api.proxy import (
+        FORWARDED_ALLOW_IPS_VARIABLE,
+        PUBLIC_URL_VARIABLE,
+        public_origin,
+    )
 
+    if public_url:
+        public_origin(public_url)  # refuse a bad URL here, in one line, not in each worker
+    # The app reads forwarded headers itself (api.proxy), from the proxies given here only;
+    # uvicorn's own reading, which trusts 127.0.0.1 by default, stays off.
     if workers > 1:
         # Each worker process builds its own app from the environment.
-        if ctx.obj["url"]:
-            os.environ["GOVUK_KPI_DATABASE_URL"] = ctx.obj["url"]
+        for variable, value in (
+            ("GOVUK_KPI_DATABASE_URL", ctx.obj["url"]),
+            (PUBLIC_URL_VARIABLE, public_url),
+            (FORWARDED_ALLOW_IPS_VARIABLE, forwarded_allow_ips),
+        ):
+            if value:
+                os.environ[variable] = value
         uvicorn.run(
             "govuk_kpi.api.app:create_app",
             factory=True,
@@ -425,7 +530,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
             proxy_headers=False,
         )
         return
-    uvicorn.run(create_app(ctx.obj["url"]), host=host, port=port, proxy_headers=False)
+    app = create_app(ctx.obj["url"], public_url=public_url, forwarded_allow_ips=forwarded_allow_ips)
+    uvicorn.run(app, host=host, port=port, proxy_headers=False)
 
 
 # -- extract: GOV.UK's public APIs into raw, dated, read-only snapshots (docs/extract.md) -----

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from govuk_kpi import Warehouse
-from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.core.errors import ConfigError, UnknownOrganisation
 from govuk_kpi.core.periods import resolve_period
 from govuk_kpi.kpi.audit import (
     CATEGORIES,
@@ -669,7 +669,9 @@ def test_the_warehouse_audit_on_the_sample(sample_url: str) -> None:
         assert set(own["organisation"]) == {organisation}
         assert (own["category"] == by_page.loc[own.index, "category"]).all(), organisation
         assert "reference_query" in own.attrs
-    assert wh.content_audit(organisation="no-such-organisation").empty
+    with pytest.raises(UnknownOrganisation) as unknown:  # not an empty audit
+        wh.content_audit(organisation="hm-revenue-custom")
+    assert unknown.value.nearest[0] == "hm-revenue-customs"
     # Keywords override single thresholds; unknown ones are refused.
     looser = wh.content_audit(low_satisfaction=0.6, thresholds=t)
     assert looser.attrs["thresholds"]["low_satisfaction"] == 0.6

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from govuk_kpi import Warehouse
-from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.core.errors import UnknownOrganisation
 from govuk_kpi.kpi.coverage import coverage_series
 from govuk_kpi.reports import coverage_words
 from govuk_kpi.reports.params import resolve_organisations
@@ -172,7 +172,9 @@ def test_an_organisations_pages(warehouse: Warehouse, slug: str, expected: list)
 
 
 def test_an_unknown_organisation_is_an_error(warehouse: Warehouse) -> None:
-    with pytest.raises(ConfigError, match="no organisation 'epsilon'"):
+    with pytest.raises(
+        UnknownOrganisation, match="no organisation has the slug or content_id 'epsilon'"
+    ):
         warehouse.coverage(organisation="epsilon", as_of=DAY)
 
 

@@ -126,7 +126,7 @@ def test_bad_arguments_are_config_errors(warehouse: Warehouse) -> None:
 def test_single_page_series(warehouse: Warehouse) -> None:
     series = warehouse.page_daily("/", date(2026, 10, 1), date(2026, 10, 31))
     assert len(series) == 31
-    assert series["date"].tolist()[0] == date(2026, 10, 1)
+    assert series["date"].dtype.kind == "M" and series["date"].iloc[0] == pd.Timestamp(2026, 10, 1)
     assert (series["pviews"] > 0).all()
     editions = warehouse.page_editions("/")
     assert len(editions) >= 1 and editions["words"].notna().all()

@@ -26,6 +26,24 @@ class ConfigError(GovukKpiError):
     """A setting (database URL, parameter, option) that is missing or wrong."""
 
 
+class NotFound(GovukKpiError, LookupError):
+    """Something asked for by name (a page, an organisation) that the warehouse does not hold."""
+
+
+class UnknownOrganisation(NotFound):
+    """An organisation slug or content_id the warehouse does not know; `nearest` are the
+    known slugs that look most like it."""
+
+    def __init__(self, value: str, nearest: list[str]) -> None:
+        self.value = value
+        self.nearest = nearest
+        hint = f"; did you mean {', '.join(nearest)}?" if nearest else ""
+        super().__init__(
+            f"no organisation has the slug or content_id {value!r} "
+            f"(Warehouse().organisations() lists them){hint}"
+        )
+
+
 class HealthError(GovukKpiError):
     """The warehouse is not fit to report from: yesterday's data missing, rollups stale."""
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from govuk_kpi.core.prose_fields import render_markdown as render_prose_fields
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -203,4 +205,4 @@ def render_markdown() -> str:
         lines.append(
             f"| `{m.name}` | {m.meaning} | {m.source} | {m.formula} | {m.grain} | {m.unit} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + render_prose_fields()

@@ -6,14 +6,16 @@
 
 from __future__ import annotations
 
+import difflib
+import warnings
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, String, and_, cast, func, literal, or_, select
 
-from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.core.errors import ConfigError, NotFound, UnknownOrganisation
 from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS
 from govuk_kpi.core.periods import Period, resolve_period
 from govuk_kpi.kpi.audit import AuditThresholds
@@ -47,11 +49,21 @@ SORTABLE = (
     "first_published_at",
 )
 MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+
+
+class TruncatedWarning(UserWarning):
+    """A listing returned fewer rows than it holds, without being asked for a page size."""
 
 
 def _organisation_keys(connection: Connection, organisation: str) -> list[int]:
-    """The keys of the organisation with this slug or content_id (none when unknown)."""
-    return list(
+    """The keys of the organisation with this slug or content_id.
+
+    Raises:
+        UnknownOrganisation: the warehouse knows no such organisation (an empty answer would
+            look like an organisation with no pages).
+    """
+    keys = list(
         connection.execute(
             select(DimOrganisation.organisation_key).where(
                 or_(
@@ -60,6 +72,11 @@ def _organisation_keys(connection: Connection, organisation: str) -> list[int]:
             )
         ).scalars()
     )
+    if not keys:
+        slugs = connection.execute(select(DimOrganisation.slug)).scalars().all()
+        nearest = difflib.get_close_matches(organisation.lower(), slugs, n=3, cutoff=0.6)
+        raise UnknownOrganisation(organisation, nearest)
+    return keys
 
 
 def _of_organisation(connection: Connection, organisation: str):
@@ -154,10 +171,14 @@ class Warehouse:
         search: str | None = None,
         sort: str = "upviews:desc",
         page: int = 1,
-        page_size: int = 100,
+        page_size: int | Literal["all"] | None = None,
         as_of: date | None = None,
     ) -> pd.DataFrame:
         """content-data-api's `/content`: one row per page item with its period sums.
+
+        A page of rows, as the API serves it: without `page_size`, the first
+        `DEFAULT_PAGE_SIZE` (100), with a `TruncatedWarning` and `attrs["truncated"]` true
+        when there are more. `page_size="all"` returns every row.
 
         Args:
             period: past-30-days, last-month, past-3-months, past-6-months, past-year or a
@@ -167,11 +188,12 @@ class Warehouse:
             search: case-insensitive text in the title or the base path.
             sort: `metric:asc` or `metric:desc` (any metric, title, base_path...).
             page: 1-based page number.
-            page_size: rows per page, at most 1000.
+            page_size: rows per page, at most 1000; "all" for every row on one page.
             as_of: the day rolling periods end (default: newest day with data).
 
         Returns:
-            A DataFrame; `attrs` holds total_results, total_pages, page, query, period.
+            A DataFrame; `attrs` holds total_results, total_pages, page, page_size,
+            truncated (rows beyond this page exist and no page_size was given), query, period.
         """
         resolved = self.period(period, as_of)
         field, _, direction = sort.partition(":")
@@ -180,8 +202,19 @@ class Warehouse:
             raise ConfigError(
                 f"cannot sort by {sort!r}; use one of {', '.join(SORTABLE)} with :asc or :desc"
             )
-        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ConfigError(f"page must be ≥ 1 and page_size 1..{MAX_PAGE_SIZE}")
+        asked_for_size = page_size is not None
+        every_row = page_size == "all"
+        if page_size is None or every_row:
+            page_size = DEFAULT_PAGE_SIZE
+        if (
+            page < 1
+            or (every_row and page != 1)
+            or not isinstance(page_size, int)
+            or not 1 <= page_size <= MAX_PAGE_SIZE
+        ):
+            raise ConfigError(
+                f'page must be ≥ 1 and page_size 1..{MAX_PAGE_SIZE} (or "all", with page 1)'
+            )
         with self.engine.connect() as connection:
             sums = page_sums(connection, resolved)
             primary = DimOrganisation.__table__.alias("primary_org")
@@ -230,11 +263,12 @@ class Warehouse:
             if document_type:
                 conditions.append(DimDocumentType.name == document_type)
             if search:
-                needle = f"%{search.lower()}%"
+                # The text is literal: `_` and `%` are escaped, not LIKE wildcards.
+                needle = search.lower()
                 conditions.append(
                     or_(
-                        func.lower(DimEdition.title).like(needle),
-                        func.lower(DimEdition.base_path).like(needle),
+                        func.lower(DimEdition.title).contains(needle, autoescape=True),
+                        func.lower(DimEdition.base_path).contains(needle, autoescape=True),
                     )
                 )
             query = query.where(*conditions)
@@ -253,16 +287,30 @@ class Warehouse:
                 order.desc().nulls_last() if direction == "desc" else order.asc().nulls_last()
             )
             offset = (page - 1) * page_size
-            if direction == "desc" and field in DAILY_METRICS:
+            if every_row:
+                page_size = max(1, total)
+            elif direction == "desc" and field in DAILY_METRICS:
                 query = _from_the_top(connection, query, sums.c[field], offset + page_size)
-            query = query.order_by(ordering, DimEdition.base_path).limit(page_size).offset(offset)
+            query = query.order_by(ordering, DimEdition.base_path)
+            if not every_row:
+                query = query.limit(page_size).offset(offset)
             frame = _frame(connection, query, resolved)
+        truncated = not asked_for_size and total > offset + len(frame)
         frame.attrs.update(
             total_results=total,
             page=page,
             page_size=page_size,
             total_pages=max(1, -(-total // page_size)),
+            truncated=truncated,
         )
+        if truncated:
+            # A listing cut short without being asked to be is a wrong answer read as right.
+            warnings.warn(
+                f"content() returned the first {len(frame)} of {total} rows; pass "
+                'page_size="all" for every row, or page_size= and page= to page through',
+                TruncatedWarning,
+                stacklevel=2,
+            )
         return frame
 
     # -- one page --------------------------------------------------------------------------
@@ -302,7 +350,8 @@ class Warehouse:
             return _frame(connection, query)
 
     def page_daily(self, base_path: str, start: date | str, end: date | str) -> pd.DataFrame:
-        """A page item's daily figures from `start` to `end` (every day, zeros where none).
+        """A page item's daily figures from `start` to `end` (every day, zeros where none;
+        `date` as datetime64).
 
         The page is found by the path it has or had; its figures follow it across moves.
         """
@@ -336,6 +385,7 @@ class Warehouse:
                 .order_by(DimDate.date_key)
             )
             frame = _frame(connection, query)
+        frame["date"] = pd.to_datetime(frame["date"])  # datetime64, as pandas works with days
         frame.attrs["period"] = {"start": first.isoformat(), "end": last.isoformat()}
         return frame
 
@@ -350,7 +400,7 @@ class Warehouse:
             .limit(1)
         ).scalar()
         if page_id is None:
-            raise LookupError(f"no page has ever been at {path}")
+            raise NotFound(f"no page has ever been at {path}")
         return page_id
 
     # -- organisations -----------------------------------------------------------------
@@ -461,8 +511,14 @@ class Warehouse:
                     FactUnmatchedDaily.source == "analytics",
                 )
             ).one()
-        series = frame.iloc[0].copy()
-        series["unmatched_pviews"], series["unmatched_paths"] = unmatched
+        # A row of counts and ratios would be upcast to floats as one Series: counts stay ints.
+        row = frame.iloc[0]
+        counts = [*DAILY_METRICS, "pages"]
+        values: dict[str, Any] = {
+            n: int(row[n]) if n in counts else _number(row[n]) for n in row.index
+        }
+        values["unmatched_pviews"], values["unmatched_paths"] = (int(n) for n in unmatched)
+        series = pd.Series(values, dtype=object)
         series.attrs = frame.attrs
         return series
 
@@ -504,6 +560,10 @@ class Warehouse:
                     LoadBatch.rows_loaded,
                     LoadBatch.rows_rejected,
                     LoadBatch.rows_unmatched,
+                    LoadBatch.rows_new,
+                    LoadBatch.rows_changed,
+                    LoadBatch.rows_unchanged,
+                    LoadBatch.rows_collapsed,
                     LoadBatch.started_at,
                     LoadBatch.finished_at,
                     cast(LoadBatch.message, String).label("message"),
@@ -882,7 +942,5 @@ class Warehouse:
             keys = None
             if organisation:
                 keys = _organisation_keys(connection, organisation)
-                if not keys:
-                    raise ConfigError(f"no organisation {organisation!r} in the warehouse")
             query = coverage_select(connection, resolved, keys)
             return coverage_series(_frame(connection, query, resolved))

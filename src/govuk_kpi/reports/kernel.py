@@ -108,6 +108,18 @@ def reset_kernel(cwd: str, environ: dict[str, str]) -> None:
 
 # -- in the builder's worker process -----------------------------------------------------------
 @functools.cache
+def _socket_folder() -> Path:
+    """A private folder (mode 0700) for this process's kernels' sockets, removed at exit."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="govuk-kpi-kernels-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+@functools.cache
 def owned_kernel_manager() -> type:
     """A jupyter_client `AsyncKernelManager` whose kernels end when this process ends (their
     command runs through `govuk_kpi.reports.lifetime`). Pass it to papermill as
@@ -115,6 +127,13 @@ def owned_kernel_manager() -> type:
     from jupyter_client.manager import AsyncKernelManager
 
     class OwnedKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            # Unix sockets in a folder only this user can enter, not TCP ports on localhost
+            # that any local process could connect to (ipykernel warns of those, rightly).
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", str(_socket_folder() / "kernel"))
+            super().__init__(**kwargs)
+
         def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
             return owned_command(super().format_kernel_cmd(extra_arguments))
 

@@ -19,6 +19,7 @@ from typing import Any
 from govuk_kpi.core.errors import InputError, RejectedRecord
 from govuk_kpi.core.limits import MAX_LINE_BYTES_ENV, limits
 from govuk_kpi.core.paths import normalise_path
+from govuk_kpi.core.prose_fields import PROSE_FIELDS
 from govuk_kpi.core.text import strip_control
 from govuk_kpi.sources.json_input import (
     BadValue,
@@ -34,39 +35,6 @@ from govuk_kpi.sources.records import EditionRecord, OrganisationRef
 from govuk_kpi.sources.text_metrics import text_metrics
 
 DEFAULT_LOCALE = "en"
-
-# `details` keys whose value is body prose (HTML or plain text), across the schemas of the
-# Content API. Order is reading order on the page, roughly: introductions, body, the rest.
-_PROSE_KEYS = (
-    "introduction",
-    "introductory_paragraph",
-    "lead_paragraph",
-    "roll_call_introduction",
-    "summary",
-    "licence_short_description",
-    "licence_overview",
-    "body",
-    "need_to_know",
-    "what_you_need_to_know",
-    "more_information",
-    "access_and_opening_times",
-    "outcome_detail",
-    "final_outcome_detail",
-    "public_feedback_detail",
-    "more_info_contact_form",
-    "more_info_email_address",
-    "more_info_phone_number",
-    "more_info_post_address",
-)
-
-# Lists of dicts whose prose lives in some of their keys (contact pages, collections).
-_PROSE_LIST_KEYS: dict[str, tuple[str, ...]] = {
-    "collection_groups": ("title", "body"),
-    "contact_form_links": ("description",),
-    "email_addresses": ("description",),
-    "phone_numbers": ("description", "open_hours", "best_time_to_call"),
-    "post_addresses": ("description",),
-}
 
 # Landing page blocks that carry prose, and the key holding it.
 _BLOCK_PROSE = {"govspeak": "content", "heading": "content", "quote": "text"}
@@ -125,53 +93,38 @@ def _block_prose(blocks: Any) -> Iterator[str]:
                 yield from _block_prose(value)
 
 
-def _step_by_step_prose(nav: Any) -> Iterator[str]:
-    """Prose of a step-by-step navigation: its introduction, step titles and step contents."""
-    if not isinstance(nav, Mapping):
+def _found_at(value: Any, steps: list[str]) -> Iterator[Any]:
+    """The values at a prose field's path below `value` (`a.b`, `a[]`: each entry of a)."""
+    if not steps:
+        yield value
         return
-    yield from _html_of(nav.get("introduction"))
-    for step in _list(nav.get("steps")):
-        if not isinstance(step, Mapping):
-            continue
-        yield from _heading(step.get("title"))
-        for content in _list(step.get("contents")):
-            if not isinstance(content, Mapping):
-                continue
-            if isinstance(content.get("text"), str):
-                yield from _heading(content["text"])
-            for item in _list(content.get("contents")):
-                if isinstance(item, Mapping):
-                    yield from _heading(item.get("text"))
+    step, rest = steps[0], steps[1:]
+    if not isinstance(value, Mapping):
+        return
+    if step.endswith("[]"):
+        for entry in _list(value.get(step[:-2])):
+            yield from _found_at(entry, rest)
+    elif step in value:
+        yield from _found_at(value[step], rest)
+
+
+def _prose(value: Any, kind: str) -> list[str]:
+    if kind == "blocks":
+        return list(_block_prose(value))
+    return _heading(value) if kind == "text" else _html_of(value)
 
 
 def body_fragments(details: Mapping[str, Any]) -> list[str]:
-    """Every piece of body text of a content item's `details`, as HTML, in reading order.
+    """Every piece of prose of a content item's `details`, as HTML, in reading order.
 
-    Covers `body` (string or content-type variants), all `parts` of guides and travel advice
-    (title and body), introductions and "more information" of transactions, local transactions,
-    places and licences, consultation and call-for-evidence outcomes, document collection
-    groups, smart answer nodes, step-by-step navigations, landing page blocks and contact
-    descriptions. Lists of links, metadata and navigation are not body text.
+    The prose is what `core.prose_fields.PROSE_FIELDS` lists, read from every item whatever
+    its schema: a field that is absent, or not of the shape the list expects, holds none.
+    Lists of links, metadata and navigation are not prose.
     """
     fragments: list[str] = []
-    for key in _PROSE_KEYS:
-        fragments += _html_of(details.get(key))
-    for part in _list(details.get("parts")):
-        if isinstance(part, Mapping):
-            fragments += _heading(part.get("title"))
-            fragments += _html_of(part.get("body"))
-    for node in _list(details.get("nodes")):
-        if isinstance(node, Mapping):
-            fragments += _heading(node.get("title"))
-            fragments += _html_of(node.get("body"))
-    for key, fields in _PROSE_LIST_KEYS.items():
-        for entry in _list(details.get(key)):
-            if isinstance(entry, Mapping):
-                for name in fields:
-                    value = entry.get(name)
-                    fragments += _heading(value) if name == "title" else _html_of(value)
-    fragments += _step_by_step_prose(details.get("step_by_step_nav"))
-    fragments += _block_prose(details.get("blocks"))
+    for field in PROSE_FIELDS:
+        for value in _found_at(details, field.path.split(".")):
+            fragments += _prose(value, field.kind)
     return fragments
 
 
@@ -335,7 +288,8 @@ def parse_content_item(
       that has both is a record like any other; its `document_type` tells what it is.
     - A page needs a `title`; only `gone`, `redirect` and `vanish` items, which GOV.UK publishes
       without one, are titled by their base path. A missing `locale` is "en"; a missing
-      `document_type` is the `schema_name` and vice versa.
+      `document_type` is the item's `format` (what items before 2016 carry), else its
+      `schema_name`, and a missing `schema_name` its `format`, else its `document_type`.
     - Every field read must have its JSON type (text a string, `details`, `links` and
       `withdrawn_notice` objects, organisation links arrays of objects) and fit its warehouse
       column; anything else rejects the item, naming the field: no value is guessed.
@@ -368,8 +322,13 @@ def parse_content_item(
 def _parse_content_item(doc: Mapping[str, Any], *, source: str, row: int | None) -> EditionRecord:
     content_id = _field(doc, "content_id", identifier=True)
     raw_path = _field(doc, "base_path", identifier=True)
-    document_type = _field(doc, "document_type", identifier=True)
-    schema_name = _field(doc, "schema_name", identifier=True)
+    # Items published before 2016 name their type in `format`, which `document_type` and
+    # `schema_name` later replaced: where they are absent, `format` stands for them.
+    legacy_format = text_value(
+        doc.get("format"), "format", identifier=True, max_chars=MAX_CHARS["document_type"]
+    )
+    document_type = _field(doc, "document_type", identifier=True) or legacy_format
+    schema_name = _field(doc, "schema_name", identifier=True) or legacy_format
     kind = document_type or schema_name
     if content_id is None:
         raise RejectedRecord(
@@ -382,7 +341,9 @@ def _parse_content_item(doc: Mapping[str, Any], *, source: str, row: int | None)
         raise RejectedRecord(source, f"content item {content_id} has no base_path", row)
     if kind is None:
         raise RejectedRecord(
-            source, f"content item {content_id} has no document_type or schema_name", row
+            source,
+            f"content item {content_id} has no document_type or schema_name (nor format)",
+            row,
         )
     try:
         base_path = normalise_path(raw_path)

@@ -388,12 +388,12 @@ _PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # Starts with "/", then lowercase ASCII letters, digits and path punctuation, no "/" at the end,
 # at most MAX_PATH_LENGTH characters: already normal (no case, origin, query, fragment or
-# trailing slash to remove, nothing to strip).
+# trailing slash to remove, no percent-escape to decode, nothing to strip).
 _ALREADY_NORMAL = re.compile(
-    "/[a-z0-9_./%~-]{0," + str(MAX_PATH_LENGTH - 2) + "}[a-z0-9_.%~-]", re.ASCII
+    "/[a-z0-9_./~-]{0," + str(MAX_PATH_LENGTH - 2) + "}[a-z0-9_.~-]", re.ASCII
 )
 # The same for pyarrow's RE2 (whose repeat counts stop at 1000), with the length checked apart.
-_ALREADY_NORMAL_RE2 = "^/[a-z0-9_./%~-]*[a-z0-9_.%~-]$"
+_ALREADY_NORMAL_RE2 = "^/[a-z0-9_./~-]*[a-z0-9_.~-]$"
 
 
 _BOM = b"\xef\xbb\xbf"

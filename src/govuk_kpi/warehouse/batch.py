@@ -32,6 +32,31 @@ class DayChange:
     rows_added: int
 
 
+@dataclass(frozen=True)
+class ItemOutcomes:
+    """What a content load did with the items it read (rejected ones aside)."""
+
+    new: int = 0  # a page first seen
+    changed: int = 0  # a new edition of a page
+    unchanged: int = 0  # nothing a reader would notice, or older than the edition held
+    collapsed: int = 0  # a record replaced by a later one of the same item in the input
+
+    def describe(self) -> str:
+        return (
+            f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, "
+            f"{self.collapsed} collapsed"
+        )
+
+    def columns(self) -> dict[str, int]:
+        """The `load_batch` columns that keep them."""
+        return {
+            "rows_new": self.new,
+            "rows_changed": self.changed,
+            "rows_unchanged": self.unchanged,
+            "rows_collapsed": self.collapsed,
+        }
+
+
 @dataclass
 class BatchResult:
     """What a load did. `skipped_as` names the earlier batch when the input was already loaded."""
@@ -43,6 +68,7 @@ class BatchResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     rows_unmatched: int = 0
+    outcomes: ItemOutcomes | None = None  # content loads: what became of the items
     skipped_as: int | None = None
     is_generated: bool = False
     notes: list[str] = field(default_factory=list)
@@ -63,6 +89,8 @@ class BatchResult:
             f"{self.source} batch {self.batch_id}: {self.rows_read} read, "
             f"{self.rows_loaded} loaded, {self.rows_rejected} rejected"
         )
+        if self.outcomes is not None:
+            text += f" ({self.outcomes.describe()})"
         if self.source in ("analytics", "feedback"):
             text += f", {self.rows_unmatched} unmatched; replaced {self.day_summary()}"
         if self.dry_run:
@@ -186,6 +214,7 @@ def run_batch(
                     rows_loaded=result.rows_loaded,
                     rows_rejected=result.rows_rejected,
                     rows_unmatched=result.rows_unmatched,
+                    **(result.outcomes.columns() if result.outcomes else {}),
                     status="loaded",
                     finished_at=utcnow(),
                     message="; ".join(result.notes) or None,

@@ -15,6 +15,7 @@ from govuk_kpi.core.errors import InputError
 from govuk_kpi.sources.records import EditionRecord, OrganisationRef, Reject
 from govuk_kpi.warehouse.batch import (
     BatchResult,
+    ItemOutcomes,
     NothingChanged,
     earlier_identical,
     insert_rejects,
@@ -305,6 +306,12 @@ def load_content(
             outcome = state.load(record)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         result.rows_loaded = outcomes.get("new", 0) + outcomes.get("changed", 0)
+        result.outcomes = ItemOutcomes(
+            new=outcomes.get("new", 0),
+            changed=outcomes.get("changed", 0),
+            unchanged=outcomes.get("unchanged", 0) + outcomes.get("stale", 0),
+            collapsed=parsed - len(latest),
+        )
         result.rows_rejected = insert_rejects(
             connection,
             batch_id,
@@ -312,13 +319,15 @@ def load_content(
             [Reject(e.row, e.reason, None, e.path) for e in rejects],
         )
         result.rows_read += result.rows_rejected
-        superseded = parsed - len(latest)
-        if superseded:
-            result.notes.append(f"{superseded} superseded by a later record of the same item")
+        if result.outcomes.collapsed:
+            result.notes.append(
+                f"{result.outcomes.collapsed} collapsed into a later record of the same item"
+            )
         if result.rows_loaded == 0:
             earlier = earlier_identical(connection, "content", sha256)
             if earlier is not None:
                 raise NothingChanged(earlier)
-        result.notes.extend(f"{n} {what}" for what, n in sorted(outcomes.items()))
+        if outcomes.get("stale"):
+            result.notes.append(f"{outcomes['stale']} older than the edition already held")
 
     return run_batch(engine, result, sha256, work)

@@ -59,6 +59,12 @@ class LoadBatch(Base):
     rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     rows_unmatched: Mapped[int] = mapped_column(Integer, default=0)
+    # Content loads: items that made a new page, changed one, changed nothing, or were
+    # collapsed into a later record of the same item in the same input (NULL elsewhere).
+    rows_new: Mapped[int | None] = mapped_column(Integer)
+    rows_changed: Mapped[int | None] = mapped_column(Integer)
+    rows_unchanged: Mapped[int | None] = mapped_column(Integer)
+    rows_collapsed: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(16))  # loaded, failed
