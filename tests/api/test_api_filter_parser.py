@@ -131,7 +131,6 @@ def test_values_are_bound_never_pasted(dialect) -> None:
         ("year(title) eq 2026", "date"),
         ("hour(day) eq 1", "date-time"),
         ("contains(words,'1')", "string"),
-        ("1 eq 1", "at least one property"),
         ("day eq 2026-01-01T00:00:00Z", "date-time"),
     ],
 )
@@ -141,7 +140,14 @@ def test_type_errors(text: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["substring(title,1) eq 'a'", "words add 1 eq 2", "geo.distance(a,b) lt 1", "$it eq 1"]
+    "text",
+    [
+        "substring(title,1) eq 'a'",
+        "words add 1 eq 2",
+        "geo.distance(a,b) lt 1",
+        "$it eq 1",
+        "1 eq 1",
+    ],
 )
 def test_unsupported_is_501(text: str) -> None:
     with pytest.raises(ODataError) as caught:

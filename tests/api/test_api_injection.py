@@ -94,7 +94,7 @@ def test_injection_leaves_the_data_alone(client: httpx.Client, sample_url: str) 
     before = len(Warehouse(sample_url).content(page_size=1000))
     for expression in FILTERS[:6]:
         body = client.get("/odata/Pages", params={"$filter": expression})
-        assert body.status_code in (200, 400)
+        assert body.status_code in (200, 400, 501)  # 501: `1 eq 1`, valid but not supported
         if body.status_code == 200:
             assert body.json()["value"] == []
     assert len(Warehouse(sample_url).content(page_size=1000)) == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -208,7 +209,7 @@ def test_a_moved_page_keeps_its_figures_and_its_old_path_is_unmatched(sample_url
             .order_by(DimEdition.valid_from)
         ).all()
     old, new = editions[0], editions[-1]
-    moved_on = new.valid_from.date()
+    moved_on = pd.Timestamp(new.valid_from.date())  # page_daily gives datetime64 days
     series_old_path = warehouse.page_daily(old.base_path, date(2025, 10, 1), date(2026, 10, 31))
     series_new_path = warehouse.page_daily(new.base_path, date(2025, 10, 1), date(2026, 10, 31))
     # Either path finds the same page item and so the same figures, before and after the move.

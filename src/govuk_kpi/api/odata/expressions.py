@@ -427,7 +427,9 @@ class Compiler:
             values = [self._coerce(item, edm) for item in node.items]
             if any(v is None for v in values):
                 raise ODataError("null cannot be in an 'in' list; use eq null")
-            return _sql(operand).in_(values), "Edm.Boolean"
+            # As `p eq a or p eq b`: false, not null, for a null property.
+            column = _sql(operand)
+            return and_(column.is_not(None), column.in_(values)), "Edm.Boolean"
         if isinstance(node, Call):
             return self._call(node)
         raise ODataError("unsupported expression")  # pragma: no cover
@@ -463,31 +465,26 @@ class Compiler:
         left, left_edm = self.value(node.left)
         if right_literal:
             if left_literal:
-                raise ODataError("a comparison needs at least one property")
+                # Valid OData, but a condition on no property: not something this service does.
+                raise ODataError("a comparison of two literals is not supported", status=501)
             value = self._coerce(node.right, left_edm)
             left = _sql(left)
             if value is None:
-                if op == "eq":
-                    return left.is_(None)
-                if op == "ne":
-                    return left.is_not(None)
-                raise ODataError(f"cannot use {op} with null")
+                # null equals null and nothing else; gt and lt with null are false.
+                return {
+                    "eq": left.is_(None),
+                    "ne": left.is_not(None),
+                    "ge": left.is_(None),
+                    "le": left.is_(None),
+                }.get(op, false())
             if left_edm == "Edm.Boolean" and op not in ("eq", "ne"):
                 raise ODataError(f"cannot use {op} with booleans")
             right: Any = literal(value, type_=left.type) if _typed(left) else literal(value)
-        else:
-            right, right_edm = self.value(node.right)
-            if _family(left_edm) != _family(right_edm):
-                raise ODataError(f"cannot compare {left_edm} with {right_edm}")
-            left, right = _sql(left), _sql(right)
-        return {
-            "eq": lambda a, b: a == b,
-            "ne": lambda a, b: a != b,
-            "gt": lambda a, b: a > b,
-            "ge": lambda a, b: a >= b,
-            "lt": lambda a, b: a < b,
-            "le": lambda a, b: a <= b,
-        }[op](left, right)
+            return _compared(op, left, right, literal_right=True)
+        right, right_edm = self.value(node.right)
+        if _family(left_edm) != _family(right_edm):
+            raise ODataError(f"cannot compare {left_edm} with {right_edm}")
+        return _compared(op, _sql(left), _sql(right), literal_right=False)
 
     def _call(self, node: Call) -> tuple[ColumnElement, str]:
         name = node.name
@@ -519,6 +516,36 @@ class Compiler:
         if edm != "Edm.String":
             raise ODataError(f"{function}() needs a string, not {edm}")
         return _sql(value)
+
+
+def _compared(op: str, left: ColumnElement, right: ColumnElement, *, literal_right: bool) -> Any:
+    """`left op right` as OData means it (4.01 Part 2, 5.1.1.1): true or false, never null.
+
+    null eq null and null ne x are true; gt, ge, lt and le with a null operand are false,
+    except null ge null and null le null (null equals itself). SQL's comparisons are null
+    when an operand is, so a row whose property is null would drop out of both `p ne 'x'`
+    and `not (p eq 'x')`. `literal_right`: the right side is a literal, never null.
+    """
+    if op == "eq":
+        if literal_right:
+            return and_(left.is_not(None), left == right)
+        return left.is_not_distinct_from(right)
+    if op == "ne":
+        if literal_right:
+            return or_(left.is_(None), left != right)
+        return left.is_distinct_from(right)
+    ordered = {
+        "gt": lambda a, b: a > b,
+        "ge": lambda a, b: a >= b,
+        "lt": lambda a, b: a < b,
+        "le": lambda a, b: a <= b,
+    }[op](left, right)
+    if literal_right:
+        return and_(left.is_not(None), ordered)
+    compared = and_(left.is_not(None), right.is_not(None), ordered)
+    if op in ("ge", "le"):
+        return or_(and_(left.is_(None), right.is_(None)), compared)
+    return compared
 
 
 def _sql(value: Any) -> ColumnElement:
