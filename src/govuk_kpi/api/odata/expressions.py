@@ -27,8 +27,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 MAX_LENGTH = 8000
 MAX_DEPTH = 64
-MAX_TOKENS = 2000
 MAX_IN_ITEMS = 1000
+# Room for a whole `in` list (a value and a comma each) and a few hundred tokens beside it.
+MAX_TOKENS = 2 * MAX_IN_ITEMS + 500
 
 
 class ODataError(Exception):
@@ -80,7 +81,9 @@ def tokenize(text: str) -> list[Token]:
         if kind != "ws":
             tokens.append(Token(kind, match.group(), position))
         if len(tokens) > MAX_TOKENS:
-            raise ODataError(f"expression has more than {MAX_TOKENS} tokens")
+            raise ODataError(
+                f"expression has more than {MAX_TOKENS} tokens (names, values, operators)"
+            )
         position = match.end()
     tokens.append(Token("end", "", len(text)))
     return tokens
@@ -263,7 +266,7 @@ class Parser:
                 self.advance()
                 items.append(self._literal_only())
                 if len(items) > MAX_IN_ITEMS:
-                    raise ODataError(f"at most {MAX_IN_ITEMS} values in a list")
+                    raise ODataError(f"at most {MAX_IN_ITEMS} values in an 'in' list")
             self.expect_punct(")")
             return In(left, tuple(items))
         if self.at_word(*ARITHMETIC):

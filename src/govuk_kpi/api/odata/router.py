@@ -288,6 +288,8 @@ class Service:
                 name, sep, value = part.partition("=")
                 if not sep or not _NAME.match(name.strip()):
                     raise ODataError(f"key of {entity.name} must be {', '.join(entity.keys)}")
+                if name.strip() in pairs:
+                    raise ODataError(f"key property {name.strip()} is given twice")
                 inner = Parser(tokenize(value))
                 pairs[name.strip()] = inner._primary()
                 inner.expect_end()
@@ -489,7 +491,8 @@ class Service:
                 if count_text == "true"
                 else None
             )
-        more = len(rows) > limit
+        # A next link only while rows remain within $top: a page that reaches $top is the last.
+        more = len(rows) > limit and (remaining is None or limit < remaining)
         rows = rows[:limit]
         body: dict[str, Any] = {}
         level = options.metadata
