@@ -47,3 +47,36 @@ def test_the_in_list_limit_can_be_reached_and_is_named(client: httpx.Client) -> 
     )
     assert over.status_code == 400
     assert f"at most {MAX_IN_ITEMS} values" in over.json()["error"]["message"]
+
+
+def test_ieee754_compatible_clients_get_int64_as_strings(client: httpx.Client) -> None:
+    asked = "application/json;odata.metadata=minimal;IEEE754Compatible=true"
+    for how in ({"headers": {"Accept": asked}}, {"params": {"$format": asked}}):
+        params = {"$top": 2, "$count": "true", **how.get("params", {})}
+        response = client.get("/odata/DailyMetrics", params=params, headers=how.get("headers"))
+        assert "IEEE754Compatible=true" in response.headers["content-type"]
+        body = response.json()
+        assert isinstance(body["@odata.count"], str) and int(body["@odata.count"]) > 2
+        row = body["value"][0]
+        assert isinstance(row["pviews"], str) and row["pviews"].isdigit()  # Edm.Int64
+        assert isinstance(row["date_key"], int)  # Edm.Int32 stays a number
+    plain = client.get("/odata/DailyMetrics", params={"$top": 1}).json()["value"][0]
+    assert isinstance(plain["pviews"], int)
+
+
+def test_a_40_client_reads_its_metadata_as_xml(client: httpx.Client) -> None:
+    as_40 = {"OData-MaxVersion": "4.0"}
+    by_accept = client.get("/odata/$metadata", headers={**as_40, "Accept": "application/json"})
+    assert by_accept.status_code == 200
+    assert by_accept.headers["content-type"].startswith("application/xml")
+    by_format = client.get("/odata/$metadata", params={"$format": "json"}, headers=as_40)
+    assert by_format.status_code == 406 and "4.01" in by_format.json()["error"]["message"]
+    newer = client.get("/odata/$metadata", headers={"Accept": "application/json"})
+    assert newer.headers["content-type"].startswith("application/json")
+
+
+def test_valid_odata_not_supported_is_501(client: httpx.Client) -> None:
+    for params in ({"$expand": "*"}, {"$filter": "readability eq INF"}, {"$filter": "1 eq 1"}):
+        response = client.get("/odata/Pages", params=params)
+        assert response.status_code == 501, (params, response.text)
+        assert response.json()["error"]["message"]

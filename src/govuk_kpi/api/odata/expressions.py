@@ -311,6 +311,8 @@ class Parser:
             if word == "null":
                 self.advance()
                 return Literal(None, "null")
+            if word in ("INF", "NaN"):  # valid Edm.Double literals; no property holds them
+                raise ODataError(f"the literal {word} is not supported", 501)
             if word.startswith("$"):
                 raise ODataError(f"{word} is not supported in expressions", 501)
             self.advance()

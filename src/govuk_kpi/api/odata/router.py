@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -144,14 +145,46 @@ def _check_versions(request: Request) -> None:
             raise ODataError(f"this service speaks OData 4.0; the request is OData-Version {raw}")
 
 
+def _speaks_401(request: Request) -> bool:
+    """Whether the client takes OData 4.01 formats (no `OData-MaxVersion`, or 4.01 or more):
+    CSDL JSON is one; a 4.0 client reads CSDL XML."""
+    raw = request.headers.get("odata-maxversion")
+    if raw is None:
+        return True
+    return tuple(int(p) for p in raw.strip().split(".")) >= (4, 1)  # checked by _check_versions
+
+
 # -- responses ---------------------------------------------------------------------------------
 
 
+# Whether this request asked for IEEE754Compatible=true (set per request in `_answer`).
+_IEEE754: ContextVar[bool] = ContextVar("ieee754_compatible", default=False)
+
+
+def _asks_ieee754(request: Request) -> bool:
+    """`IEEE754Compatible=true` as a parameter of `$format`, `Accept` or `Content-Type`: the
+    client (JavaScript, Excel) holds numbers as doubles, so Int64 and Decimal come as strings."""
+    texts = [request.headers.get("accept", ""), request.headers.get("content-type", "")]
+    texts += [v for k, v in request.query_params.multi_items() if k.lower().lstrip("$") == "format"]
+    return any(
+        _media_parameters(media)[1].get("ieee754compatible") == "true"
+        for text in texts
+        for media in text.split(",")
+    )
+
+
 def _content_type(level: str) -> str:
+    ieee754 = "true" if _IEEE754.get() else "false"
     return (
         f"application/json;odata.metadata={level};odata.streaming=true;"
-        "IEEE754Compatible=false;charset=utf-8"
+        f"IEEE754Compatible={ieee754};charset=utf-8"
     )
+
+
+def _int64(value: int) -> int | str:
+    """An Int64 or Decimal as JSON: a string for IEEE754Compatible clients (OData JSON 4.01,
+    3.2), whose doubles lose digits past 2**53."""
+    return str(value) if _IEEE754.get() else value
 
 
 class ODataJSON(JSONResponse):
@@ -179,8 +212,12 @@ def _value(value: Any, edm: str) -> Any:
         return value.isoformat()
     if edm == "Edm.DateTimeOffset" and isinstance(value, str):
         return value.replace(" ", "T") + ("" if value.endswith("Z") else "Z")
-    if edm in ("Edm.Int32", "Edm.Int64") and value is not None:
+    if edm == "Edm.Int32":
         return int(value)
+    if edm == "Edm.Int64":
+        return _int64(int(value))
+    if edm == "Edm.Decimal" and _IEEE754.get():
+        return str(value)
     if edm == "Edm.Boolean":
         return bool(value)
     return plain(value)
@@ -231,13 +268,21 @@ class Service:
             if raw.lower() in ("$format", "format"):
                 fmt = value.lower()
         accept = self.request.headers.get("accept", "").lower()
+        json_allowed = _speaks_401(self.request)
         if fmt is not None:
             kind = fmt.split(";")[0].strip()
             if kind in ("json", "application/json"):
+                if not json_allowed:
+                    raise ODataError(
+                        "$metadata as JSON (CSDL JSON) is OData 4.01; OData-MaxVersion is "
+                        f"{self.request.headers['odata-maxversion']}: ask for xml",
+                        406,
+                        target="$format",
+                    )
                 return _json(csdl_json(), "minimal")
             if kind not in ("xml", "application/xml"):
                 raise ODataError(f"$metadata comes as xml or json, not {fmt!r}", target="$format")
-        elif "application/json" in accept and "xml" not in accept:
+        elif "application/json" in accept and "xml" not in accept and json_allowed:
             return _json(csdl_json(), "minimal")
         return Response(
             csdl_xml(),
@@ -391,11 +436,17 @@ class Service:
             return []
         out: list[tuple[str, str | None]] = []
         for item in _split_top_level(text):
+            if item.strip().startswith("*"):  # valid OData: every navigation property
+                raise ODataError(
+                    "$expand=* is not supported; name the navigation properties",
+                    501,
+                    target="$expand",
+                )
             match = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*", item)
             if match is None:
                 raise ODataError(f"cannot read $expand item {item[:80]!r}", target="$expand")
             name, inner = match.group(1), match.group(2)
-            if name == "*" or entity.nav(name) is None:
+            if entity.nav(name) is None:
                 raise ODataError(
                     f"{entity.type_name} has no navigation property {name!r}", target="$expand"
                 )
@@ -511,7 +562,7 @@ class Service:
         if level != "none":
             body["@odata.context"] = context
         if count is not None:
-            body["@odata.count"] = count
+            body["@odata.count"] = _int64(count)
         body[GENERATED_ANNOTATION] = self._generated()
         body["value"] = values
         headers = {}
@@ -653,6 +704,7 @@ def _split_top_level(text: str, separator: str = ",") -> list[str]:
 
 def _answer(request: Request, path: str) -> Response:
     _check_versions(request)
+    _IEEE754.set(_asks_ieee754(request))
     service = Service(request)
     if path in ("", "/"):
         return service.service_document(_options(request).metadata)
