@@ -149,3 +149,22 @@ def test_a_dead_kernel_is_replaced(fresh: None, tmp_path: Path) -> None:
     assert after["error"] is None
     assert look(again)["pid"] != look(first)["pid"]  # a new kernel
     assert build._WARM is not None and build._WARM.starts == 2
+
+
+def test_a_kernel_talks_over_private_unix_sockets_removed_when_it_ends(tmp_path: Path) -> None:
+    """Not TCP ports any local process could reach; nothing left behind in the temp folder."""
+    import os
+    import stat
+
+    from govuk_kpi.reports.kernel import WarmKernel
+
+    for end in ("shutdown", "kill"):
+        kernel = WarmKernel().start(tmp_path)
+        try:
+            assert kernel.km.transport == "ipc"
+            folder = Path(kernel.km.ip).parent
+            assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+            assert any(stat.S_ISSOCK(p.stat().st_mode) for p in folder.iterdir())
+        finally:
+            getattr(kernel, end)()
+        assert not folder.exists(), end

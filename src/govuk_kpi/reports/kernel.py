@@ -107,16 +107,37 @@ def reset_kernel(cwd: str, environ: dict[str, str]) -> None:
 
 
 # -- in the builder's worker process -----------------------------------------------------------
-@functools.cache
-def _socket_folder() -> Path:
-    """A private folder (mode 0700) for this process's kernels' sockets, removed at exit."""
-    import atexit
-    import shutil
-    import tempfile
+SOCKETS_PREFIX = "govuk-kpi-kernels-"
+_sockets: Path | None = None
 
-    folder = Path(tempfile.mkdtemp(prefix="govuk-kpi-kernels-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return folder
+
+def _socket_folder() -> Path:
+    """A private folder (mode 0700) for this process's kernel sockets: made when a kernel
+    starts, removed when it ends (`_remove_sockets`) or, at the latest, when this process
+    exits normally."""
+    global _sockets
+    if _sockets is None or not _sockets.is_dir():
+        import atexit
+        import tempfile
+
+        _sockets = Path(tempfile.mkdtemp(prefix=SOCKETS_PREFIX))
+        atexit.register(_remove_folder, _sockets)
+    return _sockets
+
+
+def _remove_folder(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_sockets(km: Any) -> None:
+    """Remove an ended kernel's socket folder (only one of ours: `ip` is a path there)."""
+    if getattr(km, "transport", "") != "ipc":
+        return
+    folder = Path(str(getattr(km, "ip", ""))).parent
+    if folder.name.startswith(SOCKETS_PREFIX):
+        _remove_folder(folder)
 
 
 @functools.cache
@@ -136,6 +157,11 @@ def owned_kernel_manager() -> type:
 
         def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
             return owned_command(super().format_kernel_cmd(extra_arguments))
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:  # the kernel has ended: its sockets' folder goes too
+                _remove_sockets(self)
 
     return OwnedKernelManager
 
@@ -289,6 +315,7 @@ class WarmKernel:
         if connection_file:
             with contextlib.suppress(OSError):
                 os.unlink(connection_file)
+        _remove_sockets(km)
 
     def shutdown(self) -> None:
         """Stop the kernel (and its client); harmless when already stopped or dead."""
