@@ -147,6 +147,15 @@ def test_type_errors(text: str, message: str) -> None:
         "geo.distance(a,b) lt 1",
         "$it eq 1",
         "1 eq 1",
+        "words eq 1 add 2",
+        "words has 1",
+        "-words eq 1",
+        "readability eq -INF",
+        "readability eq NaN",
+        "published eq duration'P1D'",
+        "kind eq Ns.Colour'Red'",
+        "key eq 01234567-89ab-cdef-0123-456789abcdef",
+        "at eq 12:30:00",
     ],
 )
 def test_unsupported_is_501(text: str) -> None:

@@ -51,7 +51,11 @@ def test_the_in_list_limit_can_be_reached_and_is_named(client: httpx.Client) -> 
 
 def test_ieee754_compatible_clients_get_int64_as_strings(client: httpx.Client) -> None:
     asked = "application/json;odata.metadata=minimal;IEEE754Compatible=true"
-    for how in ({"headers": {"Accept": asked}}, {"params": {"$format": asked}}):
+    for how in (
+        {"headers": {"Accept": asked}},
+        {"headers": {"Content-Type": asked}},
+        {"params": {"$format": asked}},
+    ):
         params = {"$top": 2, "$count": "true", **how.get("params", {})}
         response = client.get("/odata/DailyMetrics", params=params, headers=how.get("headers"))
         assert "IEEE754Compatible=true" in response.headers["content-type"]
@@ -76,7 +80,15 @@ def test_a_40_client_reads_its_metadata_as_xml(client: httpx.Client) -> None:
 
 
 def test_valid_odata_not_supported_is_501(client: httpx.Client) -> None:
-    for params in ({"$expand": "*"}, {"$filter": "readability eq INF"}, {"$filter": "1 eq 1"}):
+    for params in (
+        {"$expand": "*"},
+        {"$filter": "readability eq INF"},
+        {"$filter": "readability eq -INF"},
+        {"$filter": "1 eq 1"},
+        {"$filter": "words eq 1 add 2"},
+        {"$filter": "first_published_at lt 2026-01-01T00:00:00Z sub duration'P1D'"},
+        {"$filter": "content_id eq 01234567-89ab-cdef-0123-456789abcdef"},
+    ):
         response = client.get("/odata/Pages", params=params)
         assert response.status_code == 501, (params, response.text)
         assert response.json()["error"]["message"]

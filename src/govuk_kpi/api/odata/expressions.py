@@ -48,11 +48,14 @@ _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<string>'(?:[^']|'')*')
+  | (?P<typed>(?i:duration|binary|geography|geometry|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)'(?:[^']|'')*')
+  | (?P<guid>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})(?![\w-])
   | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,12})?)?(?:Z|[+-]\d{2}:\d{2}))
   | (?P<date>\d{4}-\d{2}-\d{2})(?![\w:])
+  | (?P<timeofday>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,12})?)?)(?![\w:.])
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?![\w.])
   | (?P<name>\$?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
-  | (?P<punct>[(),/])
+  | (?P<punct>[(),/-])
     """,
     re.VERBOSE,
 )
@@ -60,7 +63,8 @@ _TOKEN = re.compile(
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # string, datetime, date, number, name, punct, end
+    # string, datetime, date, number, name, punct, end; typed, guid, timeofday (unsupported)
+    kind: str
     text: str
     position: int
 
@@ -171,6 +175,14 @@ KNOWN_FUNCTIONS = {
 }
 
 
+# Valid literal forms no property of this service holds.
+_UNSUPPORTED_LITERALS = {
+    "typed": "duration, binary, geography, geometry and enumeration literals",
+    "guid": "Guid literals",
+    "timeofday": "TimeOfDay literals",
+}
+
+
 class Parser:
     """Recursive descent over a token list. `parse_expression` gives one expression tree."""
 
@@ -254,10 +266,10 @@ class Parser:
         return self._comparison()
 
     def _comparison(self) -> Any:
-        left = self._primary()
+        left = self._operand()
         if self.at_word(*COMPARISONS):
             op = self.advance().text
-            return Binary(op, left, self._primary())
+            return Binary(op, left, self._operand())
         if self.at_word("in"):
             self.advance()
             self.expect_punct("(")
@@ -269,11 +281,16 @@ class Parser:
                     raise ODataError(f"at most {MAX_IN_ITEMS} values in an 'in' list")
             self.expect_punct(")")
             return In(left, tuple(items))
+        return left
+
+    def _operand(self) -> Any:
+        """A primary; valid operators this service does not evaluate after it are 501."""
+        node = self._primary()
         if self.at_word(*ARITHMETIC):
             raise ODataError(f"arithmetic operator {self.current.text!r} is not supported", 501)
         if self.at_word("has"):
             raise ODataError("operator 'has' is not supported", 501)
-        return left
+        return node
 
     def _literal_only(self) -> Literal:
         node = self._primary()
@@ -291,6 +308,11 @@ class Parser:
         if token.kind == "string":
             self.advance()
             return Literal(token.text[1:-1].replace("''", "'"), "Edm.String")
+        if token.kind in _UNSUPPORTED_LITERALS:
+            raise ODataError(f"{_UNSUPPORTED_LITERALS[token.kind]} are not supported", 501)
+        if token.kind == "punct" and token.text == "-":
+            # A negative number is one token; a minus before anything else is negation.
+            raise ODataError("the negation operator '-' is not supported", 501)
         if token.kind == "number":
             self.advance()
             return _number(token.text)
