@@ -209,22 +209,12 @@ REFUSED: dict[str, Refused] = {
         "a carriage return (CR) that does not end the line",
         1,
     ),
+    # DuckDB reads in blocks of at least 16 MiB and refuses a line past two blocks.
     "ga4-line-over-the-limit": Refused(
         "ga4",
-        events_file(with_bad(line(event(page="/" + "a" * 3000)))),
-        "line 3 is longer than the limit of 2,000 bytes; raise GOVUK_KPI_MAX_LINE_BYTES",
+        events_file(with_bad(line(event(page="/" + "a" * (40 * 2**20))))),
+        "line 3 is longer than the limit of 16,777,216 bytes; raise GOVUK_KPI_MAX_LINE_BYTES",
         3,
-        env={"GOVUK_KPI_MAX_LINE_BYTES": "2000"},
-    ),
-    "ga4-nested-too-deep": Refused(
-        "ga4", events_file(with_bad(NESTED)), "JSON nested more than 200 levels deep", 3
-    ),
-    "ga4-nested-past-the-parser": Refused(
-        "ga4",
-        events_file(with_bad("[" * 50_000 + "]" * 50_000)),
-        "JSON nested too deeply for the parser",
-        3,
-        env={"GOVUK_KPI_MAX_JSON_DEPTH": "100000"},
     ),
     "ga4-gzip-cut-short": Refused(
         "ga4", _gz(GOOD_GA4 * 50)[:-40], "not a complete gzip file", name="events.json.gz"
@@ -331,11 +321,12 @@ REJECTED_EVENTS: dict[str, tuple[str, str]] = {
     "no-such-day": (line(event(day="20240230")), "event_date '20240230' is not a date"),
     "no-event-date": (line(event(day=None)), "event_date None is not YYYYMMDD"),
     "timestamp-letters": (line(event(stamp="abc")), "event_timestamp 'abc' is not a whole number"),
-    "timestamp-fraction": (line(event(stamp=1.5)), "event_timestamp 1.5 is not a whole number"),
+    # A typed read gives JSON numbers as their digits: the reason quotes them.
+    "timestamp-fraction": (line(event(stamp=1.5)), "event_timestamp '1.5' is not a whole number"),
     "timestamp-past-int64": (line(event(stamp=2**64)), "is out of range (more than 64 bits)"),
     "timestamp-ten-million-digits": (
         line(event()).replace('"1709600000000001"', TEN_MILLION_DIGITS),
-        "a number of 10,000,000 digits, too long to read",
+        "characters) is out of range (more than 64 bits)",
     ),
     "page-view-without-timestamp": (line(event(stamp=None)), "page_view has no event_timestamp"),
     "session-letters": (
@@ -351,11 +342,14 @@ REJECTED_EVENTS: dict[str, tuple[str, str]] = {
         line(event("user_engagement", extra=(param("engagement_time_msec", 2**60, "int_value"),))),
         "engagement_time_msec 1,152,921,504,606,846,976 is more than",
     ),
-    "exact-duplicate": (GOOD_EVENTS[0], "duplicate of the event on line 1"),
+    "exact-duplicate": (GOOD_EVENTS[0], "duplicate of an earlier event"),
     "duplicate-spelt-otherwise": (
         json.dumps(json.loads(GOOD_EVENTS[1]), sort_keys=True, indent=None, separators=(",", ":")),
-        "duplicate of the event on line 2",
+        "duplicate of an earlier event",
     ),
+    # Deep nesting is no risk to DuckDB's reader: the event is judged on its fields.
+    "nested-deeply": (NESTED, "event_date None is not YYYYMMDD"),
+    "nested-past-pythons-parser": ("[" * 50_000 + "]" * 50_000, "event is not a JSON object"),
     "no-page-location": (line(event(page="") | {"event_params": []}), "no page_location"),
     "page-off-govuk": (
         line(event(extra=()) | {"event_params": [param("page_location", "https://x.com/a")]}),
@@ -526,7 +520,7 @@ def test_a_file_of_every_event_twice_loads_each_once(
     plain = tmp_path / "plain.json"
     plain.write_bytes(GOOD_GA4)
     counted = len(GOOD_EVENTS) - 1  # the scroll event is not counted, so never a duplicate
-    reasons = [f"duplicate of the event on line {n}" for n in range(1, counted + 1)]
+    reasons = ["duplicate of an earlier event"] * counted
     assert_partly_loaded(corpus_warehouse, "ga4", twice, plain, reasons)
 
 

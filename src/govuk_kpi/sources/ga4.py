@@ -1,4 +1,12 @@
-"""Read a GA4 BigQuery export table (`events_YYYYMMDD`) as newline-delimited JSON.
+"""GA4 export events in Python: the rules for one event, and the line-by-line reader.
+
+`govuk-kpi load ga4` runs the SQL of `ga4_sql` on DuckDB (`ga4_duckdb`). This module keeps
+what is clearer in Python and cheap because it runs rarely: the words of each reject
+(`reject_reason`) and the diagnosis of a file DuckDB cannot read (`diagnose`, naming the
+line). `read_ga4_events`, the whole reader below in plain Python, is the tests' independent
+oracle for the SQL: it tallies in dicts, and its memory grows with the events.
+
+It reads a GA4 BigQuery export table (`events_YYYYMMDD`) as newline-delimited JSON.
 
 One event per line, as `bq extract --destination_format NEWLINE_DELIMITED_JSON` writes it
 (optionally gzipped, `.json.gz`): `event_date` ("20261030"), `event_timestamp`
@@ -16,8 +24,8 @@ The day's page figures are derived as GOV.UK's GA4 implementation records them
 - `searches`: `search` events by their `page_location` (the page whose search box was used);
   on the search page itself (`/search...`) by their `page_referrer`;
 - `entrances`, `exits`, `bounces`: per session (`user_pseudo_id` + `ga_session_id`), its
-  `page_view`s in `event_timestamp` order: the first is an entrance, the last an exit, and a
-  session of one page view a bounce;
+  `page_view`s in `event_timestamp` order (ties by day, then page): the first is an entrance,
+  the last an exit, and a session of one page view a bounce;
 - `page_time`: `engagement_time_msec` of all the page's events, summed, in whole seconds.
 
 The file is read line by line (`sources.lines`), never holding more than one line: a
@@ -31,10 +39,10 @@ are read as plain.
 An event that cannot be counted is a reject with its line and reason; the rest load:
 no or bad `event_name` or `event_date`; a date in the future or before
 `limits().earliest_day`; an `event_timestamp`, `ga_session_id` or `int_value` that is not a
-whole number of at most 64 bits (or a number too long to read at all); a `page_view`
-without `event_timestamp`; a counted event without a usable `page_location`; an exact
-duplicate of an earlier counted event (the same JSON object, whatever its key order or
-spacing). Events of other names are ignored.
+whole number of at most 64 bits (or a number too long to read at all); a negative
+`event_timestamp`; a `page_view` without `event_timestamp`; a counted event without a usable
+`page_location`; an exact duplicate of an earlier counted event (the same `IDENTITY` fields,
+whatever their key order or spacing). Events of other names are ignored.
 """
 
 from __future__ import annotations
@@ -194,7 +202,7 @@ class _Tallies:
     counts: dict[tuple[date, str], dict[str, int]]
     users: dict[tuple[date, str], set[str]]
     engagement_ms: dict[tuple[date, str], int]
-    sessions: dict[tuple[str, int], list[tuple[int, int, date, str]]]
+    sessions: dict[tuple[str, int], list[tuple[int, date, str]]]
 
     @classmethod
     def empty(cls) -> _Tallies:
@@ -205,7 +213,7 @@ class _Tallies:
             defaultdict(list),
         )
 
-    def add(self, event: _Counted, number: int) -> None:
+    def add(self, event: _Counted) -> None:
         if event.engaged_ms > 0:
             self.engagement_ms[event.page] += event.engaged_ms
         if event.metric is not None:
@@ -213,7 +221,7 @@ class _Tallies:
         if event.user is not None:
             self.users[event.page].add(event.user)
         if event.session is not None:
-            self.sessions[event.session].append((event.stamp, number, *event.page))
+            self.sessions[event.session].append((event.stamp, *event.page))
 
 
 def read_ga4_events(path: Path | str, *, today: date | None = None) -> DailyRows:
@@ -261,7 +269,7 @@ def read_ga4_events(path: Path | str, *, today: date | None = None) -> DailyRows
         except ValueError as exc:
             rejects.append(Reject(line.number, str(exc), line.text[:RAW_LINE_CHARS]))
             continue
-        tallies.add(counted, line.number)
+        tallies.add(counted)
     if rows_read == 0:
         raise InputError(str(path), "empty file: expected one GA4 event per line", 1)
 
@@ -269,10 +277,10 @@ def read_ga4_events(path: Path | str, *, today: date | None = None) -> DailyRows
     for views in tallies.sessions.values():
         views.sort()
         first, last = views[0], views[-1]
-        counts[(first[2], first[3])]["entrances"] += 1
-        counts[(last[2], last[3])]["exits"] += 1
+        counts[(first[1], first[2])]["entrances"] += 1
+        counts[(last[1], last[2])]["exits"] += 1
         if len(views) == 1:
-            counts[(first[2], first[3])]["bounces"] += 1
+            counts[(first[1], first[2])]["bounces"] += 1
     for key, users_seen in tallies.users.items():
         counts[key]["upviews"] = len(users_seen)
     for key, ms in tallies.engagement_ms.items():
@@ -332,10 +340,16 @@ def _parse(path: Path, line: Line, max_depth: int) -> Any:
         ) from None
 
 
-def _digest(event: Any) -> bytes:
-    """The event's canonical form (keys sorted, no spacing), hashed: equal for the same event
-    however its JSON was spelt."""
-    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"))
+# What makes two events one: the same user's same event at the same moment with the same
+# parameters (as the SQL of `ga4_sql` fingerprints them).
+IDENTITY = ("event_name", "event_date", "event_timestamp", "user_pseudo_id", "event_params")
+
+
+def _digest(event: Mapping[str, Any]) -> bytes:
+    """The event's identity in canonical form (keys sorted, no spacing), hashed: equal for the
+    same event however its JSON was spelt."""
+    identity = {key: event.get(key) for key in IDENTITY}
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.blake2b(canonical.encode(), digest_size=16).digest()
 
 
@@ -359,6 +373,8 @@ def _event(event: Any, earliest: date, latest: date, paths: _Paths) -> _Counted 
         stamp = 0
     else:
         stamp = whole_number(raw_stamp, "event_timestamp")
+        if stamp < 0:
+            raise ValueError(f"event_timestamp {stamp} is negative")
     params = event_params(event)
     session = params.get("ga_session_id")
     if session is not None:
@@ -410,3 +426,67 @@ def _is_feedback(name: str, params: Mapping[str, Any]) -> bool:
         and params.get("section") == FEEDBACK_SECTION
         and str(params.get("text") or "").strip().lower() in {"yes", "no"}
     )
+
+
+# What the SQL's reject codes say, where the event itself cannot be read back to say more.
+REASONS = {
+    "not_an_object": "event is not a JSON object",
+    "timestamp_not_whole": "event_timestamp is not a whole number of at most 64 bits",
+    "param_not_whole": "an int_value is not a whole number of at most 64 bits",
+    "session_not_whole": "ga_session_id is not a whole number of at most 64 bits",
+    "no_event_name": "event has no event_name",
+    "date_format": "event_date is not YYYYMMDD",
+    "date_invalid": "event_date is not a date",
+    "date_future": "event_date is in the future",
+    "date_early": "event_date is before the earliest day",
+    "no_timestamp": "page_view has no event_timestamp",
+    "negative_timestamp": "event_timestamp is negative",
+    "engagement_over_limit": f"engagement_time_msec is more than {MAX_COUNT:,}",
+    "no_path": "no page_location",
+    "path_control": "page_location: path contains control characters",
+    "path_too_long": "page_location: path is too long",
+    "path_not_absolute": "page_location: path is neither absolute nor on www.gov.uk",
+}
+
+
+def reject_reason(code: str, raw: str | None, earliest: date, latest: date) -> str:
+    """The words for an event the SQL rejected with `code`: the rule's own message for the
+    event (`raw`, its JSON) as this module words it, else the code's general one."""
+    if raw is not None:
+        try:
+            event = _DECODER.decode(raw)
+        except _NumberTooLong as exc:
+            return f"the event {exc}"
+        except (ValueError, RecursionError):
+            event = None
+        if event is not None:
+            try:
+                _event(event, earliest, latest, _Paths())
+            except ValueError as exc:
+                return str(exc)
+    return REASONS.get(code, code)
+
+
+def diagnose(path: Path, *, first_line_only: bool = False) -> None:
+    """Read `path` line by line as the line reader does, raising the InputError (naming the
+    line) for the first line that breaks the file's promises; return if none does.
+
+    With `first_line_only`, only look whether the file is one JSON array (or is not text at
+    all) at its first line that is not blank.
+    """
+    bounds = limits()
+    first = True
+    for line in read_lines(path):
+        stripped = line.text.strip()
+        if not stripped:
+            continue
+        if first and stripped.startswith("["):
+            raise InputError(
+                str(path),
+                "the file is a JSON array, not one event per line (newline-delimited JSON)",
+                line.number,
+            )
+        if first_line_only:
+            return
+        first = False
+        _parse(path, line, bounds.max_json_depth)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from govuk_kpi.core.errors import ConfigError, InputError, RejectedRecord, as_input_error
 from govuk_kpi.sources.content_items import read_content_items
 from govuk_kpi.sources.daily_csv import read_daily_csv
-from govuk_kpi.sources.ga4 import read_ga4_events
+from govuk_kpi.sources.ga4_duckdb import read_ga4
 from govuk_kpi.sources.ga_csv import read_ga_pages_csv
 from govuk_kpi.sources.hashing import file_sha256, tree_sha256
 from govuk_kpi.sources.organisations import read_organisations
@@ -91,9 +91,10 @@ def load_ga4_path(
     replace: Replace | None = None,
     dry_run: bool = False,
 ) -> BatchResult:
-    """Load one GA4 BigQuery export (`events_YYYYMMDD`, newline-delimited JSON) as analytics."""
+    """Load one GA4 BigQuery export (`events_YYYYMMDD`: newline-delimited JSON, optionally
+    gzipped, or Parquet) as analytics."""
     path = Path(path)
-    rows = _read(engine, "analytics", path, lambda: read_ga4_events(path, today=today))
+    rows = _read(engine, "analytics", path, lambda: read_ga4(path, today=today))
     return load_daily(engine, rows, replace=replace, dry_run=dry_run)
 
 
