@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,46 +12,33 @@ from extract_helpers import ITEMS_DIR, served_items
 from govuk_standin import GovukStandin, StandinProcess
 
 from govuk_kpi.sources.content_items import body_fragments
-from govuk_kpi.sources.http import Fetcher, HttpSettings, RateLimiter, SnapshotWriter
+from govuk_kpi.sources.http import Fetcher, HttpSettings, SnapshotWriter, polite_limiter
 from govuk_kpi.sources.http.client import retry_after_seconds
 from govuk_kpi.sources.http.extract import SearchQuery, extract_content, extract_search
 from govuk_kpi.sources.http.snapshot import path_file_name, read_manifest
 from govuk_kpi.sources.text_metrics import text_metrics
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def test_rate_limiter_spaces_acquisitions_evenly() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(10, clock=clock, sleep=clock.sleep, margin=0)
+def test_the_limiter_spaces_acquisitions_evenly() -> None:
+    limiter = polite_limiter(40)
     stamps = []
-    for _ in range(25):
-        limiter.acquire()
-        stamps.append(clock.now)
-    assert stamps[:3] == [0.0, pytest.approx(0.1), pytest.approx(0.2)]
-    # No half-open one-second window holds more than 10.
-    assert max(sum(1 for s in stamps if t <= s < t + 1 - 1e-9) for t in stamps) == 10
+    for _ in range(21):
+        limiter.try_acquire("t")
+        stamps.append(time.monotonic())
+    assert stamps[-1] - stamps[0] >= 20 * 1.05 / 40 - 0.005  # 5% wider slots (ms clock)
+    # No half-open half-second window holds more than 20.
+    assert max(sum(1 for s in stamps if t <= s < t + 0.5) for t in stamps) <= 20
 
 
-def test_rate_limiter_does_not_save_up_idle_time_beyond_its_burst() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(10, burst=3, clock=clock, sleep=clock.sleep, margin=0)
-    limiter.acquire()
-    clock.now = 100.0  # a long lull
-    for _ in range(3):
-        assert limiter.acquire() == 0  # the burst goes at once
-    assert limiter.acquire() > 0
+def test_the_limiter_saves_up_no_idle_time() -> None:
+    limiter = polite_limiter(20)
+    limiter.try_acquire("t")
+    time.sleep(0.3)  # a lull
+    started = time.monotonic()
+    limiter.try_acquire("t")
+    assert time.monotonic() - started < 0.03  # the next slot is free at once
+    limiter.try_acquire("t")
+    assert time.monotonic() - started >= 1.05 / 20 - 0.002  # but only the one
 
 
 def test_the_rate_limit_holds_at_the_server_with_many_workers(tmp_path: Path) -> None:

@@ -186,6 +186,8 @@ def fetcher(standin: GovukStandin, **over) -> Fetcher:
 
 
 def run_content(standin: GovukStandin, paths: list[str], folder: Path, **over):
+    # A cache of its own by default, as in production: faults must not reach it.
+    over.setdefault("cache_dir", folder.with_name(f"{folder.name}.cache"))
     with fetcher(standin, **over) as f:
         writer = SnapshotWriter(folder, "content", source="test")
         return extract_content(f, writer, paths, progress=False)
@@ -261,6 +263,26 @@ def test_truncated_and_non_json_bodies_are_retried_or_reported(
     for path in (paths[0], paths[1]):
         assert (tmp_path / "s/content" / path_file_name(path)).read_bytes() == served[path]
     assert not (tmp_path / "s/content" / path_file_name(paths[2])).exists()
+
+
+def test_the_cache_never_serves_a_cut_short_or_non_json_body(
+    standin: GovukStandin, served: dict[str, bytes], tmp_path: Path
+) -> None:
+    """What was retried is never what a later run reuses: it revalidates the whole answer."""
+    paths = _known(served, 2)
+    truncated, html = (standin.content_path(p) for p in paths)
+    standin.inject(truncated, Fault.truncated())
+    standin.inject(html, Fault.not_json())
+    for n in range(3):
+        run_content(standin, paths, tmp_path / f"s{n}", cache_dir=tmp_path / "cache")
+        for path in paths:
+            assert (tmp_path / f"s{n}/content" / path_file_name(path)).read_bytes() == served[path]
+    assert [r.status for r in standin.requests(truncated)] == [200, 200, 304, 304]
+    # The HTML answer (no validators) and the whole one were kept in the same second, so the
+    # second run may nominate either (RFC 9111 4: the most recent by Date); never after that.
+    assert [r.status for r in standin.requests(html)][:2] == [200, 200]
+    assert standin.requests(html)[-1].status == 304
+    assert set(outcomes(tmp_path / "s2", "content").values()) == {"not_modified"}
 
 
 def test_a_redirect_is_followed_and_filed_under_where_it_led(

@@ -268,7 +268,13 @@ class Allowance:
 
 
 class TokenBucket:
-    """One bucket per client: `rate` tokens a second, at most `burst` saved up."""
+    """One bucket per client: `rate` tokens a second, at most `burst` saved up.
+
+    Kept by hand, unlike the extractor's limiter: every answer's RateLimit headers need the
+    client's tokens left and the exact time until its burst is back, which pyrate-limiter
+    answers only as a rounded-up count per bucket, and a bucket object per client address
+    would need its own factory and eviction. Twenty lines of arithmetic do it exactly.
+    """
 
     def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
         self.rate = rate

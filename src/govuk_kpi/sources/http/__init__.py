@@ -6,7 +6,7 @@ Organisations, Search and Content APIs. Nothing here knows of the database: the 
 the snapshot folders like any other input.
 """
 
-from govuk_kpi.sources.http.client import Fetched, Fetcher, HttpSettings, RateLimiter
+from govuk_kpi.sources.http.client import Fetched, Fetcher, HttpSettings, polite_limiter
 from govuk_kpi.sources.http.extract import (
     ExtractReport,
     extract_content,
@@ -21,10 +21,10 @@ __all__ = [
     "Fetched",
     "Fetcher",
     "HttpSettings",
-    "RateLimiter",
     "SnapshotWriter",
     "extract_content",
     "extract_organisations",
     "extract_search",
+    "polite_limiter",
     "search_paths",
 ]

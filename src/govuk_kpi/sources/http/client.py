@@ -1,20 +1,21 @@
 """A polite HTTP GET for GOV.UK's public APIs: rate limit, retries, conditional requests.
 
-One `Fetcher` is shared by every worker thread of an extract run. Each attempt (retries and
-redirect hops included) first takes a token from one `RateLimiter`, so the run never sends
-more than `rate` requests in any second however many requests are in flight. 429 and 5xx
-answers, timeouts, dropped connections, truncated and non-JSON bodies are retried with
-exponential backoff, honouring `Retry-After`. A 200 answer's `ETag` and `Last-Modified` are
-kept in an on-disk cache with its body; the next request for the URL is conditional, and a
-304 answer reuses the cached body without downloading it again.
+One `Fetcher` is shared by every worker thread of an extract run, and each part of its
+politeness is a library's:
+
+- the rate: every request that leaves (retries and redirect hops included) first takes a slot
+  from one pyrate-limiter GCRA bucket, so the run never sends more than `rate` a second however
+  many requests are in flight;
+- retries: tenacity tries again, with exponential backoff or what `Retry-After` asks, after a
+  429 or 5xx, a timeout, a dropped connection, or a truncated or non-JSON body;
+- the cache: hishel keeps answers in an RFC 9111 cache (SQLite, in `cache_dir`) and revalidates
+  each one with `If-None-Match` / `If-Modified-Since`; a 304 reuses the kept body.
 """
 
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import json
-import os
 import random
 import threading
 import time
@@ -26,10 +27,16 @@ from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
+from hishel import CacheOptions, SqliteStorage
+from hishel.httpx import CacheTransport
+from pyrate_limiter import GCRA, Limiter, Rate, StateBucket
+from pyrate_limiter.extras.httpx_limiter import RateLimiterTransport
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 DEFAULT_BASE_URL = "https://www.gov.uk"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CACHE_FILE = "http-cache.db"  # in `cache_dir`
 USER_AGENT = "govuk-kpi/0.1 (GOV.UK page facts warehouse; +https://github.com/)"
 
 
@@ -46,7 +53,7 @@ class HttpSettings:
         backoff: Seconds before the first retry; doubled for each further one.
         max_backoff: The longest wait between attempts, `Retry-After` included.
         max_redirects: Redirect hops followed before giving up.
-        cache_dir: Where ETags, Last-Modified dates and bodies are kept; None: no cache.
+        cache_dir: Where the HTTP cache (`http-cache.db`) is kept; None: no cache.
     """
 
     base_url: str = DEFAULT_BASE_URL
@@ -61,55 +68,24 @@ class HttpSettings:
     user_agent: str = USER_AGENT
 
 
-class RateLimiter:
-    """A token bucket shared by threads: at most `rate` acquisitions in any second.
+def polite_limiter(rate: float, *, margin: float = 0.05) -> Limiter:
+    """A limiter shared by threads: at most `rate` acquisitions in any second, evenly spaced.
 
-    Implemented as the generic cell rate algorithm (virtual scheduling): each acquisition is
-    given the next slot `1 / rate` seconds after the previous one and waits for it. With
-    `burst` 1 (the default) the slots are evenly spaced, so no sliding one-second window ever
-    holds more than `rate` of them; a larger burst lets that many go at once after a lull.
+    GCRA with a burst of 1 gives each acquisition the next slot after the previous one, and a
+    slot is reckoned from when the previous one was actually taken, so a sleep that overshoots
+    (a busy machine) delays the following requests rather than letting them catch up.
 
     The slots are `margin` (5%) wider than `1 / rate`: evenly spaced requests put the first
     and the (rate + 1)th exactly one second apart, and the few milliseconds by which the
     network and the server's scheduling delay one request more than another would otherwise
-    let the server see rate + 1 of them in one second. With 5%, that takes a difference of
-    more than 50 ms (at 10 requests/s) within the second.
+    let the server see rate + 1 of them in one second.
     """
-
-    def __init__(
-        self,
-        rate: float,
-        *,
-        burst: int = 1,
-        margin: float = 0.05,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.interval = (1.0 + max(0.0, margin)) / rate
-        self.burst = max(1, burst)
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._next = -float("inf")  # theoretical arrival time of the next acquisition
-
-    def acquire(self) -> float:
-        """Wait for a token; return the seconds waited.
-
-        The lock is held while waiting, and the next slot is reckoned from the moment this
-        one was actually released: a sleep that overshoots (a busy machine) delays the
-        following requests rather than letting them catch up closer together.
-        """
-        with self._lock:
-            now = self._clock()
-            allowed = self._next - (self.burst - 1) * self.interval
-            wait = max(0.0, allowed - now)
-            if wait > 0:
-                self._sleep(wait)
-                now = self._clock()
-            self._next = max(self._next, now) + self.interval
-        return wait
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    # pyrate-limiter counts in whole milliseconds: 1000 slots per interval keeps microseconds.
+    interval_ms = -(-1_000_000 * (1.0 + max(0.0, margin)) // rate)
+    bucket = StateBucket([Rate(1000, int(interval_ms), burst=1)], GCRA())
+    return Limiter(bucket, buffer_ms=0)  # no padding: the margin is the padding
 
 
 @dataclass
@@ -136,53 +112,6 @@ class Fetched:
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
-
-
-class HttpCache:
-    """ETag, Last-Modified and body per URL, in files named by the URL's SHA-256."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-
-    def _paths(self, url: str) -> tuple[Path, Path]:
-        key = hashlib.sha256(url.encode()).hexdigest()
-        base = self.folder / key[:2] / key
-        return base.with_suffix(".json"), base.with_suffix(".body")
-
-    def validators(self, url: str) -> dict[str, str]:
-        """The conditional headers for a URL seen before with a kept body, else {}."""
-        meta_path, body_path = self._paths(url)
-        if not (meta_path.exists() and body_path.exists()):
-            return {}
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        headers = {}
-        if meta.get("etag"):
-            headers["If-None-Match"] = meta["etag"]
-        if meta.get("last_modified"):
-            headers["If-Modified-Since"] = meta["last_modified"]
-        return headers
-
-    def body(self, url: str) -> bytes | None:
-        try:
-            return self._paths(url)[1].read_bytes()
-        except OSError:
-            return None
-
-    def store(self, url: str, headers: Mapping[str, str], body: bytes) -> None:
-        etag = headers.get("etag")
-        last_modified = headers.get("last-modified")
-        if not etag and not last_modified:
-            return
-        meta_path, body_path = self._paths(url)
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"url": url, "etag": etag, "last_modified": last_modified}
-        for path, data in ((body_path, body), (meta_path, json.dumps(meta).encode())):
-            temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
-            temporary.write_bytes(data)
-            os.replace(temporary, path)
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -220,23 +149,38 @@ class Fetcher:
         self,
         settings: HttpSettings | None = None,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.settings = settings or HttpSettings()
-        self.limiter = limiter or RateLimiter(self.settings.rate)
-        self.cache = HttpCache(self.settings.cache_dir) if self.settings.cache_dir else None
+        self.limiter = limiter or polite_limiter(self.settings.rate)
         self._sleep = sleep
+        transport: httpx.BaseTransport = RateLimiterTransport(
+            self.limiter, limits=httpx.Limits(max_connections=max(1, self.settings.concurrency) + 2)
+        )
+        if self.settings.cache_dir:
+            folder = Path(self.settings.cache_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            storage = SqliteStorage(database_path=folder / CACHE_FILE)
+            # A private cache: it belongs to this extractor, not to users behind a proxy.
+            transport = CacheTransport(transport, storage, rfc=CacheOptions(shared=False))
+        # The cache sits above the limiter, so only what goes to the network takes a slot.
         self._client = httpx.Client(
             timeout=httpx.Timeout(self.settings.timeout),
-            follow_redirects=False,  # followed here, so every hop takes a rate-limit token
-            headers={"User-Agent": self.settings.user_agent, "Accept": "application/json"},
-            limits=httpx.Limits(max_connections=max(1, self.settings.concurrency) + 2),
+            follow_redirects=False,  # followed here: each hop is checked, counted and limited
+            headers=self._headers(),
             transport=transport,
         )
         self.requests_sent = 0
         self._count_lock = threading.Lock()
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"User-Agent": self.settings.user_agent, "Accept": "application/json"}
+        if self.settings.cache_dir:
+            # Revalidate every kept answer (RFC 9111 5.2.1.4): a snapshot says what GOV.UK
+            # serves now, so a stored answer is never reused without asking.
+            headers["Cache-Control"] = "no-cache"
+        return headers
 
     def __enter__(self) -> Fetcher:
         return self
@@ -263,44 +207,54 @@ class Fetcher:
 
         Redirects are followed (each hop a request of its own). A 200 body that should be JSON
         and is not, a body cut short, a timeout, a 429 or a 5xx is retried up to
-        `settings.retries` times; what still fails comes back as outcome "failed".
+        `settings.retries` times in all, carrying on from the last hop reached; what still
+        fails comes back as outcome "failed".
         """
-        url = self.url(path, params)
-        result = Fetched(url=url, outcome="failed")
-        current = url
-        attempt = 0
+        result = Fetched(url=self.url(path, params), outcome="failed")
+
+        def gave_up(state: RetryCallState) -> Fetched:
+            problem = state.outcome.exception() if state.outcome else None
+            assert isinstance(problem, _Retry)
+            result.outcome, result.status = "failed", problem.status
+            result.error = f"{problem.reason} (gave up after {state.attempt_number} attempts)"
+            return result
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Retry),
+            stop=stop_after_attempt(self.settings.retries + 1),
+            wait=self._wait,
+            sleep=self._sleep,
+            retry_error_callback=gave_up,
+        )
+        return retrying(self._follow, result, expect_json)
+
+    def _wait(self, state: RetryCallState) -> float:
+        """What `Retry-After` asks, else exponential backoff; never more than `max_backoff`."""
+        s = self.settings
+        problem = state.outcome.exception() if state.outcome else None
+        if isinstance(problem, _Retry) and problem.wait is not None:
+            return min(problem.wait, s.max_backoff)
+        exponential = min(s.max_backoff, s.backoff * 2 ** (state.attempt_number - 1))
+        return exponential * random.uniform(0.8, 1.0)  # a little jitter, never more than asked
+
+    def _follow(self, result: Fetched, expect_json: bool) -> Fetched:
+        """One attempt: GET the last URL reached and follow its redirects on the site."""
         while True:
+            url = result.redirects[-1] if result.redirects else result.url
             try:
-                return self._attempt(result, current, expect_json)
+                return self._attempt(result, url, expect_json)
             except _Redirect as hop:
                 if len(result.redirects) >= self.settings.max_redirects:
                     result.status, result.error = hop.status, "too many redirects"
                     return result
                 result.redirects.append(hop.location)
-                current = hop.location
-            except _Retry as problem:
-                result.status, result.error = problem.status, problem.reason
-                if attempt >= self.settings.retries:
-                    result.error = f"{problem.reason} (gave up after {attempt + 1} attempts)"
-                    return result
-                self._sleep(self._delay(attempt, problem.wait))
-                attempt += 1
-
-    def _delay(self, attempt: int, asked: float | None) -> float:
-        s = self.settings
-        if asked is not None:
-            return min(asked, s.max_backoff)
-        exponential = min(s.max_backoff, s.backoff * (2**attempt))
-        return exponential * random.uniform(0.8, 1.0)  # a little jitter, never more than asked
 
     def _attempt(self, result: Fetched, url: str, expect_json: bool) -> Fetched:
-        headers = self.cache.validators(url) if self.cache else {}
-        self.limiter.acquire()
         with self._count_lock:
             self.requests_sent += 1
         result.attempts += 1
         try:
-            response = self._client.get(url, headers=headers)
+            response = self._client.get(url)
         except httpx.TimeoutException as exc:
             raise _Retry(
                 f"timed out after {self.settings.timeout:g} s ({type(exc).__name__})"
@@ -323,12 +277,6 @@ class Fetcher:
                 status,
                 retry_after_seconds(response.headers.get("retry-after")),
             )
-        if status == 304:
-            body = self.cache.body(url) if self.cache else None
-            if body is None:
-                raise _Retry("HTTP 304 but nothing cached for the URL", status)
-            result.outcome, result.body, result.error = "not_modified", body, None
-            return result
         if status == 410:
             result.outcome, result.body, result.error = "gone", response.content, None
             return result
@@ -344,10 +292,23 @@ class Fetcher:
                 json.loads(body)
             except ValueError as exc:
                 raise _Retry(f"the body is not JSON ({len(body)} bytes: {exc})", status) from None
-        if self.cache:
-            self.cache.store(url, response.headers, body)
+        if _revalidated(response):
+            # The server said 304: the snapshot records that, with the kept body.
+            result.outcome, result.status, result.body, result.error = (
+                "not_modified",
+                304,
+                body,
+                None,
+            )
+            return result
         result.outcome, result.body, result.error = "ok", body, None
         return result
+
+
+def _revalidated(response: httpx.Response) -> bool:
+    """True when the cache answered with a kept body after the server's 304."""
+    caching = response.extensions.get("caching") or {}
+    return bool(caching.get("from_cache") and caching.get("revalidated"))
 
 
 class _Redirect(Exception):
