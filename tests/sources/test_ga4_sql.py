@@ -270,7 +270,16 @@ def test_duckdb_runs_the_bigquery_text_transpiled() -> None:
     exactly its transpilation."""
     earliest, latest = date(2012, 10, 17), TODAY
     source, ran = bigquery_sql(earliest, latest), duckdb_sql(earliest, latest)
-    for part in ("checked", "events", "sessions", "figures", "rejects", "duplicates"):
+    for part in (
+        "checked",
+        "grouped",
+        "events",
+        "sessions",
+        "figures",
+        "rejects",
+        "duplicates",
+        "read",
+    ):
         text = getattr(source, part)
         sqlglot.parse_one(text, read="bigquery")  # raises on anything BigQuery would not parse
         assert getattr(ran, part) == sqlglot.transpile(text, read="bigquery", write="duckdb")[0]

@@ -193,6 +193,9 @@ class _Counted:
     user: str | None  # a page view's user_pseudo_id
     session: tuple[str, int] | None  # a page view's (user_pseudo_id, ga_session_id)
     stamp: int  # a page view's event_timestamp
+    # What makes two events one, as `ga4_sql` groups them: the same user's same event at the
+    # same moment, the same in every field the figures read.
+    identity: tuple[Any, ...]
 
 
 @dataclass
@@ -263,7 +266,7 @@ def read_ga4_events(path: Path | str, *, today: date | None = None) -> DailyRows
             counted = _event(event, bounds.earliest_day, latest, paths)
             if counted is None:
                 continue  # an event this warehouse does not count (scroll, click, ...)
-            earlier = seen.setdefault(_digest(event), line.number)
+            earlier = seen.setdefault(_digest(counted), line.number)
             if earlier != line.number:
                 raise ValueError(f"duplicate of the event on line {earlier}")
         except ValueError as exc:
@@ -340,17 +343,8 @@ def _parse(path: Path, line: Line, max_depth: int) -> Any:
         ) from None
 
 
-# What makes two events one: the same user's same event at the same moment with the same
-# parameters (as the SQL of `ga4_sql` fingerprints them).
-IDENTITY = ("event_name", "event_date", "event_timestamp", "user_pseudo_id", "event_params")
-
-
-def _digest(event: Mapping[str, Any]) -> bytes:
-    """The event's identity in canonical form (keys sorted, no spacing), hashed: equal for the
-    same event however its JSON was spelt."""
-    identity = {key: event.get(key) for key in IDENTITY}
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
-    return hashlib.blake2b(canonical.encode(), digest_size=16).digest()
+def _digest(counted: _Counted) -> bytes:
+    return hashlib.blake2b(repr(counted.identity).encode(), digest_size=16).digest()
 
 
 def _event(event: Any, earliest: date, latest: date, paths: _Paths) -> _Counted | None:
@@ -390,9 +384,10 @@ def _event(event: Any, earliest: date, latest: date, paths: _Paths) -> _Counted 
     metric: str | None = None
     metric_page = page
     user = session_key = None
+    raw_user = event.get("user_pseudo_id")
+    text = params.get("text")
     if name == PAGE_VIEW:
         metric = "pviews"
-        raw_user = event.get("user_pseudo_id")
         if isinstance(raw_user, str) and raw_user:
             user = raw_user
             if session is not None:
@@ -416,6 +411,17 @@ def _event(event: Any, earliest: date, latest: date, paths: _Paths) -> _Counted 
         user=user,
         session=session_key,
         stamp=stamp,
+        identity=(
+            name,
+            event["event_date"],
+            stamp if raw_stamp is not None else None,
+            raw_user if isinstance(raw_user, str) and raw_user else None,
+            session,
+            page[1],
+            metric_page[1],
+            engaged if isinstance(engaged, int) else None,
+            text.strip().lower() if isinstance(text, str) else None,
+        ),
     )
 
 

@@ -16,8 +16,8 @@ What the file promises and what happens when it breaks them:
 - An event that cannot be counted is a reject, with the reason `ga4.reject_reason` words for
   it (the rules are the SQL's; rejects are few, so each is worded in Python). A JSON export has
   no row numbers in DuckDB, so a reject names its event, not its line.
-- An exact duplicate of a counted event (the same name, date, timestamp, user and parameters)
-  counts once; each further copy is a reject.
+- A duplicate of a counted event (the same name, date, timestamp and user, and the same in
+  every parameter the figures read) counts once; each further copy is a reject.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from govuk_kpi.sources.records import Reject
 # DuckDB's own memory: beyond it, it spills to its temporary folder.
 MEMORY_LIMIT = "1GB"
 PARQUET_SUFFIXES = (".parquet", ".pq")
-DUPLICATE = "duplicate of an earlier event (the same name, date, timestamp, user and parameters)"
+DUPLICATE = "duplicate of an earlier event (the same user, name, timestamp and figures)"
 RAW_CHARS = 2000  # a reject keeps this much of its event
 
 # How the JSON export is read: each value as text (a number as its digits), checked in SQL.
@@ -60,8 +60,9 @@ _TOP = ("event_name", "event_date", "event_timestamp", "user_pseudo_id")
 
 
 def _whole_text(value: str) -> str:
-    """SQL: text of a 64-bit whole number as a BIGINT, else NULL."""
-    return f"TRY_CAST(CASE WHEN regexp_full_match({value}, '-?[0-9]+') THEN {value} END AS BIGINT)"
+    """SQL: text of a 64-bit whole number as a BIGINT, else NULL. (A cast alone would take
+    '1.5', ' 12', '+5' or '1e3'.)"""
+    return f"CASE WHEN ltrim({value}, '-0123456789') = '' THEN TRY_CAST({value} AS BIGINT) END"
 
 
 # The parameters read, each to a column of its value struct.
@@ -138,7 +139,6 @@ FROM (
     event_timestamp AS raw_timestamp,
     session_text,
     engaged_text,
-    hash(params) AS params_fingerprint,
     event_name,
     event_date,
     {_whole_text("event_timestamp")} AS event_timestamp,
@@ -170,7 +170,6 @@ def _parquet_source(path: Path) -> str:
 SELECT
   struct_pack({top}, event_params := params) AS raw,
   CAST(NULL AS VARCHAR) AS source_reason,
-  hash(params) AS params_fingerprint,
   event_name,
   event_date,
   event_timestamp,
@@ -232,8 +231,8 @@ def read_ga4(path: Path | str, *, today: date | None = None) -> DailyRows:
         for attempt, source in enumerate(sources, start=1):
             try:
                 db.execute(
-                    "CREATE OR REPLACE TABLE checked AS "
-                    f"WITH events_raw AS ({source}) {sql.checked}"
+                    "CREATE OR REPLACE TABLE grouped AS "
+                    f"WITH events_raw AS ({source}), checked AS ({sql.checked}) {sql.grouped}"
                 )
                 break
             except (duckdb.InvalidInputException, duckdb.IOException) as exc:
@@ -242,18 +241,17 @@ def read_ga4(path: Path | str, *, today: date | None = None) -> DailyRows:
                 if not parquet:
                     diagnose(path)  # raises InputError naming the line, when the line reader can
                 raise InputError(str(path), f"cannot be read: {_first_line(exc)}") from None
-        (events_read,) = db.execute("SELECT COUNT(*) FROM checked").fetchone() or (0,)
+        events_read = _number(db, sql.read)
         if events_read == 0:
             raise InputError(str(path), "empty file: expected one GA4 event per line", 1)
-        db.execute(f"CREATE TABLE events AS {sql.events}")
+        db.execute(f"CREATE VIEW events AS {sql.events}")
         figures = db.execute(sql.figures_query()).fetch_df()
         rejects = []
-        for code, raw in db.execute(sql.rejects).fetchall():
+        for code, raw, copies in db.execute(sql.rejects).fetchall():
             text = raw_event(raw)
             reason = reject_reason(code, text, bounds.earliest_day, latest)
-            rejects.append(Reject(None, reason, _cut(text)))
-        (copies,) = db.execute(sql.duplicates).fetchone() or (None,)
-        rejects.extend(Reject(None, DUPLICATE, None) for _ in range(int(copies or 0)))
+            rejects.extend(Reject(None, reason, _cut(text)) for _ in range(copies))
+        rejects.extend(Reject(None, DUPLICATE, None) for _ in range(_number(db, sql.duplicates)))
     frame = _page_rows(path, figures)
     return DailyRows("analytics", path, sha, frame, rejects, int(events_read))
 
@@ -287,6 +285,11 @@ def _page_rows(path: Path, figures: pd.DataFrame) -> pd.DataFrame:
                 f"{int(row[name]):,}, more than {MAX_COUNT:,}",
             )
     return frame
+
+
+def _number(db: duckdb.DuckDBPyConnection, query: str) -> int:
+    (value,) = db.execute(query).fetchone() or (None,)
+    return int(value or 0)
 
 
 def _refuse_a_json_array(path: Path) -> None:

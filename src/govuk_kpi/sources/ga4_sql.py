@@ -7,7 +7,9 @@ DuckDB, which runs it over local exports. Three steps, each a query over the one
   reads, already flattened out of `event_params` by the reader of each format) with `reason`,
   the code of why it cannot be counted (NULL when it can), `kind` (page_view, search,
   feedback, engagement; NULL for an event not counted), and its page keys;
-- `events`: the counted events, each exact duplicate once (`copies` says how many there were);
+- `grouped`: the events grouped, so one pass gives the counted events, each duplicate once
+  (`copies` says how many there were), the rejects, and the number of events read;
+- `events`: the counted events of `grouped`;
 - `figures`: one row per (event_date, page) with every analytics metric, engagement time in
   milliseconds.
 
@@ -23,7 +25,7 @@ not depend on the order of the export's rows. A negative `event_timestamp` is a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from functools import cache
 
@@ -39,7 +41,6 @@ SEARCH_PAGE = "/search"
 RAW_COLUMNS = (
     "raw",  # the event (a struct or JSON text), kept for its reject: see `ga4.raw_event`
     "source_reason",  # a reader's own reject code (a field of the wrong type), else NULL
-    "params_fingerprint",  # a hash of event_params: with the identity fields, an event's own
     "event_name",
     "event_date",  # YYYYMMDD text, as the export holds it
     "event_timestamp",  # INT64 microseconds
@@ -67,6 +68,7 @@ FIGURE_COLUMNS = (
     "engagement_msec",
 )
 
+_SPACE = r"[ \t\n\r\v\f]"
 # Longest first: the first that starts a URL is its origin.
 _GOVUK_ORIGINS = ("https://www.gov.uk", "http://www.gov.uk", "https://gov.uk", "http://gov.uk")
 
@@ -81,7 +83,13 @@ def _page_stages(column: str, name: str, gate: str) -> list[dict[str, str]]:
         for origin in _GOVUK_ORIGINS
     )
     return [
-        {f"{name}_text": f"IF({gate}, TRIM({column}, ' \\t\\n\\r\\v\\f'), NULL)"},
+        # trimming with a set of characters is slow: only where there is something to trim
+        {
+            f"{name}_text": (
+                f"IF({gate}, IF(REGEXP_CONTAINS({column}, r'^{_SPACE}|{_SPACE}$'),"
+                f" TRIM({column}, ' \\t\\n\\r\\v\\f'), {column}), NULL)"
+            )
+        },
         {f"{name}_lower": f"LOWER({name}_text)"},
         {f"{name}_origin": f"CASE {origins} ELSE 0 END"},
         {f"{name}_rest": f"SUBSTR({name}_lower, {name}_origin + 1)"},
@@ -119,11 +127,13 @@ class Ga4Sql:
     """The three steps' SQL in one dialect, for one window of allowed days."""
 
     checked: str  # reads `events_raw`
-    events: str  # reads `checked`
+    grouped: str  # reads `checked`
+    events: str  # reads `grouped`
     sessions: str  # reads `events`
     figures: str  # reads `events` and `sessions`
-    rejects: str  # reads `checked`: each reject's code and raw event
+    rejects: str  # reads `grouped`: each reject's code, raw event and copies
     duplicates: str  # reads `events`: how many copies there were beyond the first
+    read: str  # reads `grouped`: how many events there were
 
     def figures_query(self) -> str:
         """The figures from a table `events`."""
@@ -134,6 +144,7 @@ class Ga4Sql:
         return (
             f"WITH events_raw AS ({events_raw}),\n"
             f"checked AS ({self.checked}),\n"
+            f"grouped AS ({self.grouped}),\n"
             f"events AS ({self.events}),\n"
             f"sessions AS ({self.sessions})\n"
             f"{self.figures}"
@@ -142,10 +153,12 @@ class Ga4Sql:
 
 def bigquery_sql(earliest: date, latest: date) -> Ga4Sql:
     """The definition, in BigQuery's dialect: events dated `earliest`..`latest` count."""
-    day = (
-        "SAFE_CAST(CONCAT(SUBSTR(event_date, 1, 4), '-', SUBSTR(event_date, 5, 2), '-',"
-        " SUBSTR(event_date, 7, 2)) AS DATE)"
-    )
+    day = {
+        "day": (
+            "IF(REGEXP_CONTAINS(event_date, r'^[0-9]{8}$'), SAFE_CAST(CONCAT(SUBSTR(event_date,"
+            " 1, 4), '-', SUBSTR(event_date, 5, 2), '-', SUBSTR(event_date, 7, 2)) AS DATE), NULL)"
+        )
+    }
     kind = {
         "kind": f"""CASE
       WHEN event_name IN ('page_view', 'search') THEN event_name
@@ -175,7 +188,6 @@ SELECT
   IF(reason IS NULL, NULL, raw) AS raw,
   reason,
   event_name,
-  params_fingerprint,
   event_date,
   kind,
   event_timestamp,
@@ -193,33 +205,43 @@ FROM (
       WHEN event_name IS NULL OR event_name = '' THEN 'no_event_name'
       WHEN event_date IS NULL OR NOT REGEXP_CONTAINS(event_date, r'^[0-9]{{8}}$')
         THEN 'date_format'
-      WHEN {day} IS NULL THEN 'date_invalid'
-      WHEN {day} > DATE '{latest.isoformat()}' THEN 'date_future'
-      WHEN {day} < DATE '{earliest.isoformat()}' THEN 'date_early'
+      WHEN day IS NULL THEN 'date_invalid'
+      WHEN day > DATE '{latest.isoformat()}' THEN 'date_future'
+      WHEN day < DATE '{earliest.isoformat()}' THEN 'date_early'
       WHEN event_timestamp IS NULL AND event_name = 'page_view' THEN 'no_timestamp'
       WHEN event_timestamp < 0 THEN 'negative_timestamp'
       WHEN engagement_time_msec > {MAX_COUNT} THEN 'engagement_over_limit'
       WHEN kind IS NULL THEN NULL
       ELSE page_problem
     END AS reason
-  FROM ({_staged("SELECT * FROM events_raw", [kind, *pages, final])})
+  FROM ({_staged("SELECT * FROM events_raw", [day, kind, *pages, final])})
 )"""
-    events = """
+    # Every event in one grouping, so that one pass over the events gives all three answers:
+    # the counted events (each duplicate once, `copies` of it), the rejects, and how many
+    # were ignored (one group, its keys all NULL).
+    ignored = "kind IS NULL AND reason IS NULL"
+    keys = (
+        "event_name",
+        "event_date",
+        "event_timestamp",
+        "user_pseudo_id",
+        "ga_session_id",
+        "page",
+        "metric_page",
+        "engagement_time_msec",
+        "answer",
+    )
+    grouped = f"""
 SELECT
-  event_date,
-  event_timestamp,
-  user_pseudo_id,
+  reason,
+  {", ".join(f"IF({ignored}, NULL, {key}) AS {key}" for key in keys)},
   ANY_VALUE(kind) AS kind,
-  ANY_VALUE(ga_session_id) AS ga_session_id,
-  ANY_VALUE(page) AS page,
-  ANY_VALUE(metric_page) AS metric_page,
-  ANY_VALUE(engagement_time_msec) AS engagement_time_msec,
-  ANY_VALUE(answer) AS answer,
+  ANY_VALUE(raw) AS raw,
   COUNT(*) AS copies
 FROM checked
-WHERE reason IS NULL AND kind IS NOT NULL
--- an exact duplicate: the same user's same event at the same moment with the same parameters
-GROUP BY event_name, event_date, event_timestamp, user_pseudo_id, params_fingerprint"""
+-- a duplicate: the same user's same event at the same moment, the same in all the figures read
+GROUP BY reason, {", ".join(f"IF({ignored}, NULL, {key})" for key in keys)}"""
+    events = "SELECT * FROM grouped WHERE reason IS NULL AND kind IS NOT NULL"
     figures = """
 SELECT
   event_date,
@@ -281,9 +303,10 @@ FROM (
   WHERE kind = 'page_view' AND user_pseudo_id IS NOT NULL AND ga_session_id IS NOT NULL
 )
 GROUP BY user_pseudo_id, ga_session_id"""
-    rejects = "SELECT reason, raw FROM checked WHERE reason IS NOT NULL"
-    duplicates = "SELECT SUM(copies - 1) FROM events WHERE copies > 1"
-    return Ga4Sql(checked, events, sessions, figures, rejects, duplicates)
+    rejects = "SELECT reason, raw, copies FROM grouped WHERE reason IS NOT NULL"
+    duplicates = "SELECT SUM(copies - 1) FROM events"
+    read = "SELECT SUM(copies) FROM grouped"
+    return Ga4Sql(checked, grouped, events, sessions, figures, rejects, duplicates, read)
 
 
 @cache
@@ -291,7 +314,7 @@ def duckdb_sql(earliest: date, latest: date) -> Ga4Sql:
     """The same definition, transpiled from BigQuery's dialect to DuckDB's."""
     source = bigquery_sql(earliest, latest)
     parts = {
-        name: sqlglot.transpile(getattr(source, name), read="bigquery", write="duckdb")[0]
-        for name in ("checked", "events", "sessions", "figures", "rejects", "duplicates")
+        name.name: sqlglot.transpile(getattr(source, name.name), read="bigquery", write="duckdb")[0]
+        for name in fields(Ga4Sql)
     }
     return Ga4Sql(**parts)
