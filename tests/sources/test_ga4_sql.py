@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlglot
 
+from govuk_kpi.sample.ga4_events import write_ga4_events
 from govuk_kpi.sources.daily_csv import DailyRows
 from govuk_kpi.sources.ga4 import read_ga4_events
 from govuk_kpi.sources.ga4_duckdb import DUPLICATE, read_ga4
@@ -127,6 +128,10 @@ SUBTLE = [
     event("page_view", f"{GOVUK}/pay", 1500, "8.8", 2),
     event("page_view", f"{GOVUK}/pay", 1500, "8.8", 2),
     event("page_view", f"{GOVUK}/pay", 1501, "8.8", 2),
+    # a parameter given twice counts its first; a parameter the figures do not read cannot
+    # reject an event
+    event("page_view", f"{GOVUK}/tax", 1550, "9.9", 1, param("page_location", f"{GOVUK}/pay")),
+    event("page_view", f"{GOVUK}/pay", 1551, "9.9", 1, param("percent_scrolled", "x", "int_value")),
     # rejects, one of each rule
     event("page_view", None, 1600),
     event("page_view", "https://example.com/x", 1601),
@@ -235,7 +240,7 @@ def test_the_subtle_cases_give_the_oracles_figures(tmp_path: Path, name: str) ->
     assert_same(got, want)
     # and they hold what the lines above say they exercise
     frame = got.frame.set_index("path")
-    assert frame.loc["/tax", "pviews"].sum() == 3  # /tax, /Tax/?utm=1, and the two-day session
+    assert frame.loc["/tax", "pviews"].sum() == 4  # /tax, /Tax/?utm=1, two-day, param twice
     assert frame.loc["/café", "upviews"].sum() == 2  # users 6.6 and 7.7, escape decoded
     assert "/a%2Fb" in frame.index
     assert frame.loc["/search", "searches"].sum() == 2  # from off GOV.UK, and from nowhere
@@ -285,3 +290,20 @@ def test_duckdb_runs_the_bigquery_text_transpiled() -> None:
         assert getattr(ran, part) == sqlglot.transpile(text, read="bigquery", write="duckdb")[0]
     whole = source.query("SELECT * FROM `project.analytics_1.events_20261030`")
     assert sqlglot.parse_one(whole, read="bigquery").find(sqlglot.exp.With) is not None
+
+
+@pytest.mark.parametrize("suffix", [".json", ".json.gz", ".parquet"])
+def test_a_generated_day_gives_the_oracles_figures_in_every_format(
+    tmp_path: Path, suffix: str
+) -> None:
+    """A day in GOV.UK's GA4 shape (escapes, queries, searches, feedback, sessions), read
+    from each format the export comes in, against the oracle reading it as JSON."""
+    day = date(2026, 10, 30)
+    as_json = write_ga4_events(tmp_path / "events.json", 30_000, day=day, seed=7, pages=500)
+    path = write_ga4_events(
+        tmp_path / f"events_20261030{suffix}", 30_000, day=day, seed=7, pages=500
+    )
+    got = read_ga4(path, today=TODAY)
+    assert_same(got, read_ga4_events(as_json, today=TODAY))
+    assert got.frame["searches"].sum() > 0 and got.frame["useful_yes"].sum() > 0
+    assert got.frame["path"].str.contains("é").any()  # an escape decoded on the way

@@ -38,11 +38,12 @@ are read as plain.
 
 An event that cannot be counted is a reject with its line and reason; the rest load:
 no or bad `event_name` or `event_date`; a date in the future or before
-`limits().earliest_day`; an `event_timestamp`, `ga_session_id` or `int_value` that is not a
-whole number of at most 64 bits (or a number too long to read at all); a negative
-`event_timestamp`; a `page_view` without `event_timestamp`; a counted event without a usable
-`page_location`; an exact duplicate of an earlier counted event (the same `IDENTITY` fields,
-whatever their key order or spacing). Events of other names are ignored.
+`limits().earliest_day`; an `event_timestamp`, or the int_value of a param the figures read
+(`READ_PARAMS`), that is not a whole number of at most 64 bits (or a number too long to read
+at all); a negative `event_timestamp`; a `page_view` without `event_timestamp`; a counted
+event without a usable `page_location`; a duplicate of an earlier counted event (the same
+`_Counted.identity`: user, event, moment and every field the figures read). Events of other
+names are ignored.
 """
 
 from __future__ import annotations
@@ -79,6 +80,18 @@ PAGE_VIEW = "page_view"
 SEARCH_PAGE = "/search"
 # Every analytics metric is tallied per (day, page).
 COUNTED = ANALYTICS_METRICS
+# The params the figures read; no other is looked at (nor can reject an event).
+READ_PARAMS = frozenset(
+    {
+        "page_location",
+        "page_referrer",
+        "ga_session_id",
+        "engagement_time_msec",
+        "type",
+        "section",
+        "text",
+    }
+)
 # A reject keeps this much of its line.
 RAW_LINE_CHARS = 2000
 # BigQuery's INT64, as the export writes it: a string of digits (or, from other tools, a number).
@@ -126,15 +139,20 @@ def _shown(value: Any) -> str:
 
 
 def event_params(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event's params as a dict: key → its one set value (int_value as an int).
+    """The params the figures read (`READ_PARAMS`) as a dict: key → the one set value of its
+    first occurrence (int_value as an int). Other params are not looked at.
 
     Raises:
         ValueError: an `int_value` that is not a 64-bit whole number (the event's reject reason).
     """
     params: dict[str, Any] = {}
+    seen: set[str] = set()
     for param in event.get("event_params") or ():
         if not isinstance(param, Mapping) or not isinstance(param.get("key"), str):
             continue
+        if param["key"] in seen or param["key"] not in READ_PARAMS:
+            continue  # a key given twice: its first occurrence counts
+        seen.add(param["key"])
         value = param.get("value")
         if not isinstance(value, Mapping):
             continue

@@ -65,29 +65,31 @@ def _whole_text(value: str) -> str:
     return f"CASE WHEN ltrim({value}, '-0123456789') = '' THEN TRY_CAST({value} AS BIGINT) END"
 
 
-# The parameters read, each to a column of its value struct.
-_PARAM_COLUMNS = {
-    "page_location": "v_location",
-    "page_referrer": "v_referrer",
-    "ga_session_id": "v_session",
-    "engagement_time_msec": "v_engaged",
-    "type": "v_type",
-    "section": "v_section",
-    "text": "v_text",
+# The parameters read: where each is in `params` (its first occurrence).
+_PARAM_POSITIONS = {
+    "page_location": "at_location",
+    "page_referrer": "at_referrer",
+    "ga_session_id": "at_session",
+    "engagement_time_msec": "at_engaged",
+    "type": "at_type",
+    "section": "at_section",
+    "text": "at_text",
 }
 
 
 def _with_params(events: str) -> str:
-    """`events` (with a `params` list) and a column per parameter read: the value struct of
-    the parameter of that key (the last, if it is given twice)."""
-    keys = (
-        f"SELECT *, list_reverse(list_transform(params, lambda p: p.key)) AS keys FROM ({events})"
+    """`events` (with a `params` list) and, for each parameter read, its position
+    (`at_...`), beside the lists of every parameter's key, string value and int value (taking
+    whole lists of one field is much cheaper than taking structs out of the list)."""
+    lists = (
+        "SELECT *, list_transform(params, lambda p: p.key) AS keys,"
+        " list_transform(params, lambda p: p.value.string_value) AS strings,"
+        f" list_transform(params, lambda p: p.value.int_value) AS ints FROM ({events})"
     )
-    columns = ",\n  ".join(
-        f"params[len(params) + 1 - list_position(keys, '{key}')].value AS {column}"
-        for key, column in _PARAM_COLUMNS.items()
+    positions = ", ".join(
+        f"list_position(keys, '{key}') AS {column}" for key, column in _PARAM_POSITIONS.items()
     )
-    return f"SELECT\n  *,\n  {columns}\nFROM ({keys})"
+    return f"SELECT *, {positions} FROM ({lists})"
 
 
 def _read_json(path: Path, gzipped: bool, max_line: int, *, strict: bool) -> str:
@@ -144,20 +146,20 @@ FROM (
     {_whole_text("event_timestamp")} AS event_timestamp,
     user_pseudo_id,
     {_whole_text("session_text")} AS ga_session_id,
-    v_location.string_value AS page_location,
-    v_referrer.string_value AS page_referrer,
+    strings[at_location] AS page_location,
+    strings[at_referrer] AS page_referrer,
     {_whole_text("engaged_text")} AS engagement_time_msec,
-    v_type.string_value AS feedback_type,
-    v_section.string_value AS feedback_section,
-    v_text.string_value AS feedback_text
+    strings[at_type] AS feedback_type,
+    strings[at_section] AS feedback_section,
+    strings[at_text] AS feedback_text
   FROM (
     SELECT
       *,
       -- a parameter's value is its first kind that is set, as the export's readers take it
-      COALESCE(v_session.string_value, v_session.int_value, v_session.double_value,
-        v_session.float_value) AS session_text,
+      COALESCE(strings[at_session], ints[at_session], params[at_session].value.double_value,
+        params[at_session].value.float_value) AS session_text,
       -- engagement counts from an int_value only
-      IF(v_engaged.string_value IS NULL, v_engaged.int_value, NULL) AS engaged_text
+      IF(strings[at_engaged] IS NULL, ints[at_engaged], NULL) AS engaged_text
     FROM ({_with_params(events)})
   )
 )"""
@@ -174,13 +176,13 @@ SELECT
   event_date,
   event_timestamp,
   user_pseudo_id,
-  v_session.int_value AS ga_session_id,
-  v_location.string_value AS page_location,
-  v_referrer.string_value AS page_referrer,
-  v_engaged.int_value AS engagement_time_msec,
-  v_type.string_value AS feedback_type,
-  v_section.string_value AS feedback_section,
-  v_text.string_value AS feedback_text
+  ints[at_session] AS ga_session_id,
+  strings[at_location] AS page_location,
+  strings[at_referrer] AS page_referrer,
+  ints[at_engaged] AS engagement_time_msec,
+  strings[at_type] AS feedback_type,
+  strings[at_section] AS feedback_section,
+  strings[at_text] AS feedback_text
 FROM ({_with_params(f"SELECT *, event_params AS params FROM read_parquet({_quoted(path)})")})"""
 
 
