@@ -63,7 +63,7 @@ clean: ## Remove build output and tool caches (keeps .venv)
 distclean: clean ## Also remove .venv, so the next target reinstalls from scratch
 	rm -rf $(VENV)
 
-# -- reports (issue 4) ------------------------------------------------------------------------
+# -- reports ------------------------------------------------------------------------
 .PHONY: reports lab chromium
 
 reports: sample ## Build the sample warehouse, then every report of params/*.yaml into reports/<as-of>/ and reports/index.html
@@ -81,7 +81,7 @@ lab: install ## Open JupyterLab on notebooks/ with the project's kernel (install
 chromium: ## Install Debian's chromium if missing (the report-site browser tests drive it headless)
 	@bash scripts/ensure-chromium.sh
 
-# -- pipeline (issue 6) -----------------------------------------------------------------------
+# -- pipeline -----------------------------------------------------------------------
 .PHONY: run
 
 run: install ## The daily pipeline for yesterday (DATE=YYYY-MM-DD, or FROM= TO= to backfill; WORKERS=N)

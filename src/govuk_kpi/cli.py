@@ -633,7 +633,7 @@ def extract_content_command(
     _run_extract("content", options, base_paths=paths, from_search=from_search)
 
 
-# -- reports (issue 4) ---------------------------------------------------------------------------
+# -- reports ---------------------------------------------------------------------------
 @main.group()
 def reports() -> None:
     """KPI reports: build them from notebooks, serve the site."""
@@ -708,7 +708,7 @@ def trace_figure(report: str, figure: str, out: Path, as_json: bool) -> None:
     click.echo(json.dumps(found, indent=2) if as_json else format_trace(found))
 
 
-# -- run: the daily pipeline as a luigi task graph (issue 6, docs/operations.md) -------------------
+# -- run: the daily pipeline as a luigi task graph (docs/operations.md) -------------------
 @main.command("run")
 @click.option(
     "--date",

@@ -44,10 +44,6 @@ class UnknownOrganisation(NotFound):
         )
 
 
-class HealthError(GovukKpiError):
-    """The warehouse is not fit to report from: yesterday's data missing, rollups stale."""
-
-
 class RejectedRecord(InputError):
     """One record of an input that cannot be loaded while the rest can: it becomes a reject."""
 

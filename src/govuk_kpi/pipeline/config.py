@@ -70,8 +70,3 @@ def landing_file(kind: str, day: date, landing: str | Path | None = None) -> Pat
         raise ValueError(f"unknown landing kind {kind!r}: expected analytics or feedback")
     root = Path(landing if landing is not None else settings().landing)
     return root / kind / f"{kind}-{day.isoformat()}.csv"
-
-
-def events_file() -> Path:
-    """The JSON-lines file of task events (one line per task run)."""
-    return Path(settings().work_dir) / "events.jsonl"

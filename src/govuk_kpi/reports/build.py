@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from multiprocessing import get_context, util
@@ -589,7 +589,3 @@ def _finish_report(
         run["duration_seconds"],
         run["error"],
     )
-
-
-def outcome_dict(outcome: ReportOutcome) -> dict[str, Any]:
-    return asdict(outcome)

@@ -13,7 +13,7 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import NamedTuple
 
 import numpy as np
@@ -647,8 +647,3 @@ def _replace_unmatched(
     bulk_insert(
         connection, FactUnmatchedDaily.__tablename__, UNMATCHED_COLUMNS, zip(*columns, strict=True)
     )
-
-
-def day_after(day: date) -> date:
-    """The next day."""
-    return day + timedelta(days=1)
