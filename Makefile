@@ -42,11 +42,12 @@ serve: install ## Serve the REST API and OData feed on http://127.0.0.1:8000 (SE
 test: install postgres-server chromium ## Run the tests on SQLite and PostgreSQL (extra options: PYTEST_ARGS='-k name -x')
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install ## Check style, formatting and the import-layer contracts (runs all three, fails if any fails)
+lint: install ## Check style, formatting, the import-layer contracts and types (runs all four, fails if any fails)
 	@status=0; \
 	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
 	echo "$(BIN)/ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
 	echo "$(BIN)/lint-imports"; $(BIN)/lint-imports || status=1; \
+	echo "$(BIN)/mypy"; $(BIN)/mypy || status=1; \
 	exit $$status
 
 format: install ## Sort imports, apply safe lint fixes and reformat the code

@@ -248,7 +248,7 @@ def read_ga4(path: Path | str, *, today: date | None = None) -> DailyRows:
             raise InputError(str(path), "empty file: expected one GA4 event per line", 1)
         db.execute(f"CREATE VIEW events AS {sql.events}")
         figures = db.execute(sql.figures_query()).fetch_df()
-        rejects = []
+        rejects: list[Reject] = []
         for code, raw, copies in db.execute(sql.rejects).fetchall():
             text = raw_event(raw)
             reason = reject_reason(code, text, bounds.earliest_day, latest)
