@@ -16,6 +16,9 @@ from sqlalchemy import select
 
 from govuk_kpi.pipeline import landing_file, run_pipeline
 from govuk_kpi.pipeline.events import read_events
+from govuk_kpi.sample.ga4_events import write_ga4_events
+from govuk_kpi.sources.ga4_duckdb import read_ga4
+from govuk_kpi.sources.hashing import file_sha256
 from govuk_kpi.warehouse.db import make_engine
 from govuk_kpi.warehouse.models import LoadBatch
 from support.snapshot import snapshot
@@ -156,3 +159,25 @@ def test_events_of_every_run_are_kept(workspace: dict) -> None:
     events = list(read_events(ws["root"] / "work" / "events.jsonl"))
     assert {e["run_id"] for e in events} >= {result.run_id}
     assert len([e for e in events if e["run_id"] == result.run_id]) == len(result.ran) == 3
+
+
+def test_a_days_analytics_can_land_as_its_ga4_export(workspace: dict) -> None:
+    """Day two's analytics arrive as that day's GA4 export (Parquet) instead of the CSV: the
+    pipeline loads it through the same checks, and the warehouse holds what `load ga4` reads."""
+    ws, (d1, d2, d3) = workspace, DAYS
+    csv_file = landing_file("analytics", d2, ws["root"] / "landing")
+    export = csv_file.parent / f"events_{d2:%Y%m%d}.parquet"
+    write_ga4_events(export, 5_000, day=d2, seed=3, pages=200)
+    csv_file.unlink()
+    assert landing_file("analytics", d2, ws["root"] / "landing") == export
+    done = run(ws, d1, d3, report_sets=[])
+    assert done.ok, done.summary
+    load = next(
+        e
+        for e in done.events
+        if e["task"] == "govuk_kpi.LoadAnalytics" and e["params"]["date"] == d2.isoformat()
+    )
+    expected = read_ga4(export)
+    assert load["rows"]["totals"]["pviews"] == int(expected.frame["pviews"].sum()) > 0
+    assert "warehouse totals equal the file's" in load["checks"]
+    assert any(b.sha256 == file_sha256(export) and b.status == "loaded" for b in batches(ws["url"]))

@@ -42,7 +42,7 @@ from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.core.periods import resolve_period
 from govuk_kpi.core.version import code_version
 from govuk_kpi.pipeline.checks import Checks, examples
-from govuk_kpi.pipeline.config import landing_file, settings
+from govuk_kpi.pipeline.config import is_ga4_export, landing_file, settings
 from govuk_kpi.pipeline.events import emit, now
 from govuk_kpi.pipeline.targets import (
     BatchTarget,
@@ -52,6 +52,7 @@ from govuk_kpi.pipeline.targets import (
     write_lock,
 )
 from govuk_kpi.sources.hashing import file_sha256
+from govuk_kpi.sources.records import Reject
 from govuk_kpi.warehouse.batch import already_loaded
 from govuk_kpi.warehouse.calendar import date_key
 from govuk_kpi.warehouse.models import (
@@ -357,6 +358,7 @@ class _LoadDaily(PipelineTask):
 
     def execute(self) -> None:
         from govuk_kpi.sources.daily_csv import read_daily_csv
+        from govuk_kpi.sources.ga4_duckdb import read_ga4
         from govuk_kpi.warehouse.batch import BatchResult, record_failure
         from govuk_kpi.warehouse.db import make_engine
         from govuk_kpi.warehouse.load_daily import load_daily
@@ -366,7 +368,8 @@ class _LoadDaily(PipelineTask):
         engine = make_engine(_url())
         try:
             try:
-                rows = read_daily_csv(path, self.source)
+                ga4 = is_ga4_export(path)
+                rows = read_ga4(path) if ga4 else read_daily_csv(path, self.source)
             except InputError as exc:  # as `govuk-kpi load` does: a failed batch, the reason
                 with write_lock(_url()):
                     record_failure(
@@ -387,7 +390,7 @@ class _LoadDaily(PipelineTask):
                 len(rows.rejects),
                 rows.rows_read,
                 settings().max_reject_share,
-                f"rows rejected ({examples(f'row {r.row}: {r.reason}' for r in rows.rejects)})",
+                f"rows rejected ({examples(_rejected(r) for r in rows.rejects)})",
             )
             totals = {m: int(frame[m].sum()) for m in rows.metrics}
             checks.not_negative("totals not negative", totals)
@@ -428,8 +431,13 @@ class _LoadDaily(PipelineTask):
         )
 
 
+def _rejected(reject: Reject) -> str:
+    return f"row {reject.row}: {reject.reason}" if reject.row is not None else reject.reason
+
+
 class LoadAnalytics(_LoadDaily):
-    """`<landing>/analytics/analytics-YYYY-MM-DD.csv` into the daily facts."""
+    """`<landing>/analytics/analytics-YYYY-MM-DD.csv` (or the day's GA4 export,
+    `events_YYYYMMDD.parquet|.json.gz|.json`) into the daily facts."""
 
     source = "analytics"
 
