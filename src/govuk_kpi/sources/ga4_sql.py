@@ -1,7 +1,7 @@
 """The one definition of the GA4 → page-day aggregation, as SQL (ADR 0011).
 
 Written once in BigQuery's dialect, where GOV.UK's events are, and transpiled by sqlglot for
-DuckDB, which runs it over local exports. Three steps, each a query over the one before:
+DuckDB, which runs it over local exports. Steps, each a query over the one before:
 
 - `checked`: every event of `events_raw` (one row per event, the GA4 fields this warehouse
   reads, already flattened out of `event_params` by the reader of each format) with `reason`,
@@ -10,6 +10,7 @@ DuckDB, which runs it over local exports. Three steps, each a query over the one
 - `grouped`: the events grouped, so one pass gives the counted events, each duplicate once
   (`copies` says how many there were), the rejects, and the number of events read;
 - `events`: the counted events of `grouped`;
+- `sessions`: each session's first and last page view, and how many it had;
 - `figures`: one row per (event_date, page) with every analytics metric, engagement time in
   milliseconds.
 
@@ -124,7 +125,7 @@ def _staged(source: str, stages: list[dict[str, str]]) -> str:
 
 @dataclass(frozen=True)
 class Ga4Sql:
-    """The three steps' SQL in one dialect, for one window of allowed days."""
+    """The steps' SQL in one dialect, for one window of allowed days."""
 
     checked: str  # reads `events_raw`
     grouped: str  # reads `checked`
