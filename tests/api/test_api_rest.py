@@ -162,6 +162,22 @@ def test_single_page(client: httpx.Client, sample_url: str) -> None:
     assert default["period"] == {"name": None, "start": "2026-10-02", "end": "2026-10-31"}
 
 
+def test_single_page_derived_totals_are_each_their_own_metric(client: httpx.Client) -> None:
+    top = client.get("/api/v1/content", params={"sort": "pviews:desc"}).json()["results"][0]
+    body = client.get(
+        f"/api/v1/single_page{top['base_path']}", params={"from": "2026-10-01", "to": "2026-10-31"}
+    ).json()
+    series = {m["name"]: m for m in body["time_series_metrics"]}
+    sums = {name: sum(p["value"] or 0 for p in series[name]["time_series"]) for name in series}
+    yes, no, upviews = sums["useful_yes"], sums["useful_no"], sums["upviews"]
+    assert yes + no > 0 and upviews > 0
+    # From the period's sums, never an average of the daily ratios.
+    assert series["satisfaction"]["total"] == pytest.approx(yes / (yes + no))
+    assert series["pviews_per_visit"]["total"] == pytest.approx(sums["pviews"] / upviews)
+    searches = min(100.0, sums["searches"] / upviews * 100)
+    assert series["searches_per_user"]["total"] == pytest.approx(searches)
+
+
 def test_organisations_document_types_and_metrics(client: httpx.Client, sample_url) -> None:
     warehouse = Warehouse(sample_url)
     organisations = client.get("/api/v1/organisations").json()
@@ -197,6 +213,7 @@ def test_openapi_and_docs(client: httpx.Client) -> None:
     [
         ({"date_range": "yesterday-ish"}, "date_range"),
         ({"sort": "nonsense:asc"}, "sort"),
+        ({"sort": "satisfaction_rate:desc"}, "sort"),
         ({"sort": "pviews:sideways"}, "sort"),
         ({"page": "0"}, "page"),
         ({"page": "two"}, "page"),

@@ -19,10 +19,14 @@ from govuk_kpi.api.health import readiness
 from govuk_kpi.api.problems import ApiError, bad_param
 from govuk_kpi.api.render import CSV_TYPE, csv_lines, csv_text, records, wants_csv
 from govuk_kpi.core.errors import ConfigError, UnknownOrganisation
-from govuk_kpi.core.metrics import BY_NAME, DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS, METRICS
-from govuk_kpi.core.metrics import pviews_per_visit as _ppv
-from govuk_kpi.core.metrics import satisfaction as _satisfaction
-from govuk_kpi.core.metrics import searches_per_user as _spu
+from govuk_kpi.core.metrics import (
+    BY_NAME,
+    DAILY_METRICS,
+    DERIVED_METRICS,
+    EDITION_METRICS,
+    METRICS,
+    derived_value,
+)
 from govuk_kpi.core.paths import MAX_PATH_LENGTH, normalise_path
 from govuk_kpi.core.periods import NAMED, Period
 from govuk_kpi.kpi import Warehouse
@@ -303,14 +307,6 @@ def content_download(
     )
 
 
-def _derived_total(name: str, sums: dict[str, float]) -> float | None:
-    if name == "satisfaction":
-        return _satisfaction(sums["useful_yes"], sums["useful_no"])
-    if name == "pviews_per_visit":
-        return _ppv(sums["pviews"], sums["upviews"])
-    return _spu(sums["searches"], sums["upviews"])
-
-
 @router.get(
     "/single_page/{base_path:path}",
     summary="One page: its metadata, daily figures over a period and its editions",
@@ -373,7 +369,7 @@ def single_page(
     metrics = [
         {
             "name": name,
-            "total": sums[name] if name in sums else _derived_total(name, sums),
+            "total": sums[name] if name in sums else derived_value(name, sums),
             "time_series": [{"date": row["date"], "value": row[name]} for row in series],
         }
         for name in (*DAILY_METRICS, *DERIVED_METRICS)

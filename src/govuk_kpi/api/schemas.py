@@ -6,8 +6,20 @@ Responses are built as plain dicts for speed; tests (schemathesis) check them ag
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
+
+from govuk_kpi.core.metrics import BY_NAME, DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS
+
+
+def _metric_fields(names: tuple[str, ...], *, nullable: bool) -> dict[str, Any]:
+    """Pydantic fields for `names`, typed from the registry (whole numbers or fractions)."""
+    fields: dict[str, Any] = {}
+    for name in names:
+        kind: Any = int if BY_NAME[name].integer else float
+        fields[name] = (kind | None if nullable else kind, ...)
+    return fields
 
 
 class Period(BaseModel):
@@ -16,7 +28,7 @@ class Period(BaseModel):
     end: date
 
 
-class ContentItem(BaseModel):
+class _ContentItemHead(BaseModel):
     page_id: int
     content_id: str
     locale: str
@@ -30,26 +42,17 @@ class ContentItem(BaseModel):
     withdrawn: bool
     first_published_at: datetime | None
     public_updated_at: datetime | None
-    pviews: int
-    upviews: int
-    useful_yes: int
-    useful_no: int
-    searches: int
-    feedex: int
-    entrances: int
-    exits: int
-    bounces: int
-    page_time: int
-    satisfaction: float | None
-    pviews_per_visit: float | None
-    searches_per_user: float | None
-    words: int | None
-    chars: int | None
-    sentences: int | None
-    readability: float | None
-    pdf_count: int | None
-    doc_count: int | None
-    reading_time: int | None
+
+
+# A page's metadata, then every metric of the registry in its order.
+ContentItem = create_model(
+    "ContentItem",
+    __base__=_ContentItemHead,
+    __module__=__name__,
+    **_metric_fields(DAILY_METRICS, nullable=False),
+    **_metric_fields(DERIVED_METRICS, nullable=True),
+    **_metric_fields(EDITION_METRICS, nullable=True),
+)
 
 
 class ContentList(BaseModel):
@@ -80,7 +83,7 @@ class EditionMetric(BaseModel):
     value: float | None
 
 
-class Edition(BaseModel):
+class _EditionHead(BaseModel):
     edition_key: int
     content_id: str
     locale: str
@@ -96,13 +99,14 @@ class Edition(BaseModel):
     valid_from: datetime
     valid_to: datetime | None
     is_live: bool
-    words: int | None
-    chars: int | None
-    sentences: int | None
-    readability: float | None
-    pdf_count: int | None
-    doc_count: int | None
-    reading_time: int | None
+
+
+Edition = create_model(
+    "Edition",
+    __base__=_EditionHead,
+    __module__=__name__,
+    **_metric_fields(EDITION_METRICS, nullable=True),
+)
 
 
 class SinglePage(BaseModel):

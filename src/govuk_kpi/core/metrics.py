@@ -1,15 +1,46 @@
-"""The glossary of every metric: the one place its name, meaning, source and formula are written.
+"""The metric registry: the one place a metric's name, meaning, source, grain and formula live.
 
 `docs/metrics.md` is rendered from here (`govuk-kpi docs metrics`), the API's `/metrics` serves
-it, and the schema's fact columns are named after `DAILY_METRICS` and `EDITION_METRICS`.
+it, the schema's fact columns are named after `DAILY_METRICS` and `EDITION_METRICS`, and each
+derived metric's one `Ratio` is compiled to SQL by `kpi.expressions` and evaluated here in Python
+only where sums are already in memory.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from govuk_kpi.core.prose_fields import render_markdown as render_prose_fields
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A derived metric written once: sum(numerator) × scale / sum(denominator), capped.
+
+    No value (NULL, None) when the denominator is 0 or missing; a missing numerator counts 0.
+    """
+
+    numerator: str
+    denominator: tuple[str, ...]
+    scale: float = 1.0
+    cap: float | None = None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The daily metrics it is computed from."""
+        return tuple(dict.fromkeys((self.numerator, *self.denominator)))
+
+    def value(self, sums: Mapping[str, float | None]) -> float | None:
+        """The ratio of sums already in memory (the database computes it for queries)."""
+        denominator = sum(sums[name] or 0 for name in self.denominator)
+        if not denominator:
+            return None
+        # Divide then scale, as the figures have always been computed in Python.
+        share = (sums[self.numerator] or 0) / denominator
+        if self.scale != 1:
+            share *= self.scale
+        return share if self.cap is None else min(self.cap, share)
 
 
 @dataclass(frozen=True)
@@ -22,6 +53,12 @@ class Metric:
     formula: str
     grain: str  # "daily" (summed over days), "edition" (one value per edition) or "derived"
     unit: str = "count"
+    ratio: Ratio | None = None  # how a derived metric is computed from daily sums
+
+    @property
+    def integer(self) -> bool:
+        """Whether its values are whole numbers (counts), not fractions."""
+        return self.ratio is None and self.unit not in ("score", "ratio", "percent")
 
 
 METRICS: tuple[Metric, ...] = (
@@ -144,6 +181,7 @@ METRICS: tuple[Metric, ...] = (
         "period's sums, never an average of daily ratios",
         "derived",
         "ratio",
+        Ratio("useful_yes", ("useful_yes", "useful_no")),
     ),
     Metric(
         "pviews_per_visit",
@@ -152,6 +190,7 @@ METRICS: tuple[Metric, ...] = (
         "pviews / upviews",
         "derived",
         "ratio",
+        Ratio("pviews", ("upviews",)),
     ),
     Metric(
         "searches_per_user",
@@ -160,6 +199,7 @@ METRICS: tuple[Metric, ...] = (
         "searches / upviews × 100, capped at 100",
         "derived",
         "percent",
+        Ratio("searches", ("upviews",), scale=100.0, cap=100.0),
     ),
 )
 
@@ -169,25 +209,12 @@ DERIVED_METRICS: tuple[str, ...] = tuple(m.name for m in METRICS if m.grain == "
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 
 
-def reading_time(words: int | None) -> int | None:
-    """Minutes to read `words` words at 200 words a minute, rounded up."""
-    return None if words is None else math.ceil(words / 200)
+RATIOS: dict[str, Ratio] = {m.name: m.ratio for m in METRICS if m.ratio is not None}
 
 
-def satisfaction(useful_yes: float | None, useful_no: float | None) -> float | None:
-    """Share of yes answers; None when nobody answered."""
-    yes, no = useful_yes or 0, useful_no or 0
-    return None if yes + no == 0 else yes / (yes + no)
-
-
-def pviews_per_visit(pviews: float | None, upviews: float | None) -> float | None:
-    """Page views per unique page view; None without unique page views."""
-    return None if not upviews else (pviews or 0) / upviews
-
-
-def searches_per_user(searches: float | None, upviews: float | None) -> float | None:
-    """Searches per 100 unique page views, capped at 100; None without unique page views."""
-    return None if not upviews else min(100.0, (searches or 0) / upviews * 100)
+def derived_value(name: str, sums: Mapping[str, float | None]) -> float | None:
+    """Derived metric `name` of daily sums; KeyError for a name that is not a derived metric."""
+    return RATIOS[name].value(sums)
 
 
 def render_markdown() -> str:

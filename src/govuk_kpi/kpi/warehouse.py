@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Select, String, and_, cast, func, literal, or_, select
 
 from govuk_kpi.core.errors import ConfigError, NotFound, UnknownOrganisation
-from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS
+from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS, derived_value
 from govuk_kpi.core.periods import Period, resolve_period
 from govuk_kpi.kpi.audit import AuditThresholds
 from govuk_kpi.kpi.audit import audit as audit_pages
@@ -643,8 +643,6 @@ class Warehouse:
     ) -> pd.DataFrame:
         """`daily_totals` summed by calendar month (`month` is its first day, `days` the days
         of it inside the period), derived metrics from each month's sums."""
-        from govuk_kpi.core import metrics as glossary
-
         daily = self.daily_totals(period=period, organisation=organisation, as_of=as_of)
         days = pd.to_datetime(daily["date"])
         sums = (
@@ -652,17 +650,9 @@ class Warehouse:
             .groupby("month", as_index=False)[[*DAILY_METRICS, "days"]]
             .sum()
         )
-        sums["satisfaction"] = [
-            glossary.satisfaction(y, n)
-            for y, n in zip(sums.useful_yes, sums.useful_no, strict=True)
-        ]
-        sums["pviews_per_visit"] = [
-            glossary.pviews_per_visit(p, u) for p, u in zip(sums.pviews, sums.upviews, strict=True)
-        ]
-        sums["searches_per_user"] = [
-            glossary.searches_per_user(s, u)
-            for s, u in zip(sums.searches, sums.upviews, strict=True)
-        ]
+        rows = sums[list(DAILY_METRICS)].to_dict("records")
+        for name in DERIVED_METRICS:
+            sums[name] = [derived_value(name, row) for row in rows]
         sums["satisfaction"] = sums["satisfaction"].astype("float")
         sums.attrs = daily.attrs
         return sums

@@ -24,6 +24,7 @@ from govuk_kpi.api.odata.expressions import (
     Parser,
     tokenize,
 )
+from govuk_kpi.core.metrics import RATIOS
 
 METHODS = ("sum", "average", "min", "max", "countdistinct")
 UNSUPPORTED = ("compute", "concat", "expand", "search", "orderby", "top", "skip", "topcount",
@@ -165,6 +166,14 @@ def _aggregate_column(aggregate: Aggregate, columns: Columns) -> tuple[ColumnEle
         return getattr(func, aggregate.method)(column), edm
     if edm not in NUMERIC:
         raise ODataError(f"cannot {aggregate.method} {edm} property {aggregate.source!r}")
+    if aggregate.source in RATIOS:
+        # A ratio of a period is the ratio of its sums, never a sum or mean of daily ratios.
+        inputs = " and ".join(RATIOS[aggregate.source].inputs)
+        raise ODataError(
+            f"cannot {aggregate.method} the ratio {aggregate.source!r}; "
+            f"aggregate {inputs} with sum and divide",
+            target=aggregate.source,
+        )
     if aggregate.method == "average":
         return cast(func.avg(column), Float), "Edm.Double"
     if edm in ("Edm.Double", "Edm.Decimal"):

@@ -11,7 +11,8 @@ from functools import cache
 
 from sqlalchemy import Select, and_, select
 
-from govuk_kpi.core.metrics import DAILY_METRICS, EDITION_METRICS
+from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS
+from govuk_kpi.kpi.expressions import derived_columns
 from govuk_kpi.warehouse.models import (
     AggPageMonthly,
     DimDate,
@@ -74,6 +75,11 @@ class EntitySet:
 
 def _metric_props() -> tuple[Prop, ...]:
     return tuple(Prop(m, "Edm.Int64", False) for m in DAILY_METRICS)
+
+
+def _derived_props() -> tuple[Prop, ...]:
+    """The registry's derived metrics: computed from the row's sums, null where it gives none."""
+    return tuple(Prop(m, "Edm.Double") for m in DERIVED_METRICS)
 
 
 def _pages() -> EntitySet:
@@ -175,6 +181,7 @@ def _daily() -> EntitySet:
         Prop("organisation_key", "Edm.Int64"),
         Prop("organisation", "Edm.String"),
         *_metric_props(),
+        *_derived_props(),
     )
     source = (
         select(
@@ -185,6 +192,7 @@ def _daily() -> EntitySet:
             DimEdition.primary_organisation_key.label("organisation_key"),
             DimOrganisation.slug.label("organisation"),
             *[getattr(FactPageDaily, m) for m in DAILY_METRICS],
+            *derived_columns({m: getattr(FactPageDaily, m) for m in DAILY_METRICS}),
         )
         .select_from(FactPageDaily)
         .join(DimDate, DimDate.date_key == FactPageDaily.date_key)
@@ -220,6 +228,7 @@ def _monthly() -> EntitySet:
         Prop("organisation", "Edm.String"),
         *_metric_props(),
         Prop("days", "Edm.Int32", False),
+        *_derived_props(),
     )
     source = (
         select(
@@ -233,6 +242,7 @@ def _monthly() -> EntitySet:
             DimOrganisation.slug.label("organisation"),
             *[getattr(AggPageMonthly, m) for m in DAILY_METRICS],
             AggPageMonthly.days,
+            *derived_columns({m: getattr(AggPageMonthly, m) for m in DAILY_METRICS}),
         )
         .select_from(AggPageMonthly)
         .join(DimMonth, DimMonth.month_key == AggPageMonthly.month_key)
