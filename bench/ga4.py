@@ -11,8 +11,9 @@ its CPU time and peak memory are its own:
   views, unique users, searches, feedback, engagement by raw page; entrances, exits and
   bounces by session; duplicates dropped; no checks, no path rules);
 - 1,000,000 events as newline-delimited JSON: the load's CPU time against the same command
-  with the reader it replaced, the line-by-line Python reader (`sources.ga4.read_ga4_events`,
-  kept as the tests' oracle).
+  with the reader it replaced: `load ga4` as it was at `READER_BEFORE`, reading the export line
+  by line in Python (that reader lives on, revised, as the tests' oracle
+  `sources.ga4.read_ga4_events`). Each side is run twice and its lower CPU time kept.
 
     .venv/bin/python bench/ga4.py [--events 20000000] [--gz-events 2000000]
         [--json-events 1000000] [--data /tmp/govuk-kpi-bench/ga4]
@@ -43,6 +44,7 @@ TODAY = "2026-11-30"
 SEED = 20261030
 WALL_TARGET = 1.3  # load ÷ floor
 CPU_TARGET = 5.0  # Python reader ÷ load
+PARTS = ("parquet", "json.gz", "ndjson")
 MEMORY_TARGET = 1.5 * 2**30  # bytes
 
 
@@ -158,21 +160,38 @@ def floor(path: Path) -> dict[str, float]:
         return child(["sh", "-c", f'{PYTHON} -c "{code}" < {sql.name}'])
 
 
+# The last commit whose `load ga4` read the export line by line in Python: the reader the
+# CPU target is set against, run as it was (its whole package, from the repository's history).
+READER_BEFORE = "5fe7ac6^"
+
+
 def python_reader(path: Path, work: Path) -> dict[str, float]:
-    """The same `govuk-kpi load ga4 FILE`, with the line-by-line Python reader it replaced."""
-    db = work / f"{path.stem}-python.db"
+    """`govuk-kpi load ga4 FILE` as it was before the DuckDB route, into a fresh warehouse."""
+    tree = work / "before"
+    if not tree.exists():
+        tree.mkdir()
+        archive = f"git -C {ROOT} archive {READER_BEFORE} src | tar -x -C {tree}"
+        subprocess.run(["sh", "-c", archive], check=True)
+    db = work / f"{path.stem}-before.db"
     db.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
-    upgrade = [str(CLI), "--database-url", url, "db", "upgrade"]
-    subprocess.run(upgrade, check=True, capture_output=True)
-    code = (
-        "import sys; import govuk_kpi.warehouse.load_files as files; "
-        "from govuk_kpi.sources.ga4 import read_ga4_events; "
-        "files.read_ga4 = read_ga4_events; "
-        "from govuk_kpi.cli import main; "
-        f"main(['--database-url', '{url}', 'load', 'ga4', '{path}'])"
+    env = {"PYTHONPATH": str(tree / "src")}
+
+    def command(*args: str) -> list[str]:
+        return [str(PYTHON), "-c", f"from govuk_kpi.cli import main; main({list(args)!r})"]
+
+    subprocess.run(
+        command("--database-url", url, "db", "upgrade"),
+        check=True,
+        capture_output=True,
+        env=os.environ | env,
     )
-    return child([str(PYTHON), "-c", code])
+    return child(command("--database-url", url, "load", "ga4", str(path)), env=env)
+
+
+def best(measure, *args) -> dict[str, float]:
+    """The lower CPU of two runs: CPU time on a shared 2-core machine varies by a tenth."""
+    return min((measure(*args) for _ in range(2)), key=lambda run: run["cpu"])
 
 
 def machine() -> dict[str, str]:
@@ -196,18 +215,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gz-events", type=int, default=2_000_000, help=".json.gz events")
     parser.add_argument("--json-events", type=int, default=1_000_000, help="NDJSON events")
     parser.add_argument("--data", type=Path, default=Path("/tmp/govuk-kpi-bench/ga4"))
+    parser.add_argument("--only", choices=PARTS, action="append", help="measure only these")
     args = parser.parse_args(argv)
+    parts = args.only or PARTS
     args.data.mkdir(parents=True, exist_ok=True)
     print("machine:", machine())
+    sizes = {"parquet": args.events, "json.gz": args.gz_events, "ndjson": args.json_events}
     files = {
-        "parquet": ensure(args.data / f"events_{args.events}.parquet", args.events),
-        "json.gz": ensure(args.data / f"events_{args.gz_events}.json.gz", args.gz_events),
-        "ndjson": ensure(args.data / f"events_{args.json_events}.ndjson", args.json_events),
+        part: ensure(args.data / f"events_{sizes[part]}.{part}", sizes[part]) for part in parts
     }
     figures: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="govuk-kpi-bench-ga4-") as folder:
         work = Path(folder)
-        for name in ("parquet", "json.gz"):
+        for name in [part for part in ("parquet", "json.gz") if part in parts]:
             path = files[name]
             ours, bare, minimal = load(path, work), definition(path), floor(path)
             ratio = ours["wall"] / bare["wall"]
@@ -224,17 +244,18 @@ def main(argv: list[str] | None = None) -> int:
             figures[f"{name} load peak memory"] = figure(
                 ours["peak"] / 2**30, "GiB", "< 1.5", ours["peak"] < MEMORY_TARGET
             )
-        path = files["ndjson"]
-        ours, before = load(path, work), python_reader(path, work)
-        ratio = before["cpu"] / ours["cpu"]
-        print(
-            f"ndjson: load CPU {ours['cpu']:.1f} s (wall {ours['wall']:.1f} s, peak "
-            f"{ours['peak'] / 2**20:,.0f} MiB); Python reader CPU {before['cpu']:.1f} s "
-            f"(peak {before['peak'] / 2**20:,.0f} MiB)"
-        )
-        figures["ndjson Python reader ÷ load (CPU)"] = figure(
-            ratio, "ratio", f">= {CPU_TARGET}", ratio >= CPU_TARGET
-        )
+        if "ndjson" in files:
+            path = files["ndjson"]
+            ours, before = best(load, path, work), best(python_reader, path, work)
+            ratio = before["cpu"] / ours["cpu"]
+            print(
+                f"ndjson: load CPU {ours['cpu']:.1f} s (wall {ours['wall']:.1f} s, peak "
+                f"{ours['peak'] / 2**20:,.0f} MiB); the Python reader's load CPU "
+                f"{before['cpu']:.1f} s (peak {before['peak'] / 2**20:,.0f} MiB)"
+            )
+            figures["ndjson Python reader ÷ load (CPU)"] = figure(
+                ratio, "ratio", f">= {CPU_TARGET}", ratio >= CPU_TARGET
+            )
     print("load average after:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(json.dumps({"benchmark": "ga4", "figures": figures}))
     return 0 if all(f["met"] for f in figures.values()) else 1
