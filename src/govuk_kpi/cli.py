@@ -145,7 +145,8 @@ def load(
     organisations  an Organisations API response (or a folder of its pages)
     analytics      the daily analytics CSV (docs/formats.md)
     feedback       the daily feedback CSV (docs/formats.md)
-    ga4            a GA4 BigQuery export, events_YYYYMMDD as JSON lines (docs/extract.md)
+    ga4            a GA4 BigQuery export (events_YYYYMMDD: JSON lines, Parquet), or the
+                   page rows `extract ga4` wrote (a snapshot folder or its .parquet)
     ga-pages       a "Pages" report exported as CSV from Google Analytics (docs/extract.md)
     """
     from govuk_kpi.core.errors import ConfigError
@@ -631,6 +632,85 @@ def extract_content_command(
     if not paths and not from_search:
         raise click.UsageError("give base paths, --paths-file or --from-search")
     _run_extract("content", options, base_paths=paths, from_search=from_search)
+
+
+@extract.command("ga4")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    required=True,
+    help="The day of events to aggregate (YYYY-MM-DD).",
+)
+@click.option("--project", default=None, help="Project of the GA4 tables (default: GOV.UK's).")
+@click.option("--dataset", default=None, help="Dataset (default: GOV.UK's, by the table kind).")
+@click.option(
+    "--table", default=None, help="Table (default: events_YYYYMMDD, or GOV.UK's flattened table)."
+)
+@click.option(
+    "--flattened",
+    is_flag=True,
+    help="Read GOV.UK's flattened, date-partitioned table, not the raw export.",
+)
+@click.option(
+    "--billing-project",
+    envvar="GOVUK_KPI_BIGQUERY_BILLING_PROJECT",
+    default=None,
+    help="Project the query jobs run and are billed in (default: --project).",
+)
+@click.option("--location", default=None, help="BigQuery location (default: the table's).")
+@click.option(
+    "--endpoint",
+    envvar="GOVUK_KPI_BIGQUERY_ENDPOINT",
+    default=None,
+    help="BigQuery API URL of a stand-in (anonymous credentials).",
+)
+@click.option(
+    "--page-size",
+    type=click.IntRange(min=1),
+    default=50_000,
+    show_default=True,
+    help="Rows a page of results.",
+)
+@click.option(
+    "--snapshots",
+    "root",
+    type=click.Path(path_type=Path),
+    default=Path("data/snapshots"),
+    show_default=True,
+    help="Where dated snapshot folders go.",
+)
+@click.option(
+    "--snapshot",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write into this snapshot folder instead of the dated one.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the SQL and the bytes BigQuery would scan; run nothing."
+)
+@_one_line_errors
+def extract_ga4_command(
+    day: datetime, root: Path, snapshot: Path | None, dry_run: bool, **options: Any
+) -> None:
+    """Aggregate a day of GA4 events in BigQuery into page rows
+    (`<snapshot>/ga4/page-rows-YYYYMMDD.parquet`; load with `load ga4 <that file or folder>`).
+
+    Needs Google credentials (`gcloud auth application-default login`), docs/extract.md.
+    """
+    from govuk_kpi.sources.ga4_bigquery import BigQuerySettings, dry_run_ga4, extract_ga4
+
+    settings = BigQuerySettings(
+        **{key: value for key, value in options.items() if value is not None}
+    )
+    if dry_run:
+        plan = dry_run_ga4(day.date(), settings)
+        for purpose, sql, scanned in plan.queries:
+            click.echo(f"-- {purpose}: would process {scanned:,} bytes\n{sql.strip()}\n")
+        click.echo(f"{plan.table}: would process {plan.total_bytes:,} bytes in all (dry run)")
+        return
+    result = extract_ga4(day.date(), settings, root=root, snapshot=snapshot)
+    click.echo(result.summary())
 
 
 # -- reports ---------------------------------------------------------------------------

@@ -51,6 +51,20 @@ class pipeline_settings(luigi.Config):  # luigi names the config section after t
     max_reject_share = luigi.FloatParameter(default=0.01, description="rejected rows allowed")
     max_unfetched_share = luigi.FloatParameter(default=0.01, description="pages not fetched")
     run_id = luigi.Parameter(default="", description="tags the events of one run")
+    # Where a day's analytics come from: the landing folder (`local`), or GA4's events
+    # aggregated in BigQuery into a snapshot first (`bigquery`, sources/ga4_bigquery.py).
+    ga4_route = luigi.ChoiceParameter(choices=["local", "bigquery"], default="local")
+    bigquery_flattened = luigi.BoolParameter(
+        default=False, description="read GOV.UK's flattened table, not the raw export"
+    )
+    bigquery_project = luigi.Parameter(default="", description="'' = GOV.UK's GA4 project")
+    bigquery_dataset = luigi.Parameter(default="", description="'' = GOV.UK's, by table kind")
+    bigquery_table = luigi.Parameter(default="", description="'' = GOV.UK's, by table kind")
+    bigquery_billing_project = luigi.Parameter(default="", description="'' = the project")
+    bigquery_location = luigi.Parameter(default="", description="'' = the table's")
+    bigquery_endpoint = luigi.Parameter(
+        default="", description="'' = Google's, or GOVUK_KPI_BIGQUERY_ENDPOINT"
+    )
 
 
 def configure(**values: Any) -> None:

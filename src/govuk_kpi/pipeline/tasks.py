@@ -247,6 +247,54 @@ class ExtractContent(_Extract):
         )
 
 
+def _bigquery_settings():
+    from govuk_kpi.sources.ga4_bigquery import BigQuerySettings
+
+    s = settings()
+    values = {
+        "project": s.bigquery_project,
+        "dataset": s.bigquery_dataset,
+        "table": s.bigquery_table,
+        "billing_project": s.bigquery_billing_project,
+        "location": s.bigquery_location,
+        "endpoint": s.bigquery_endpoint,
+    }
+    return BigQuerySettings.from_env(
+        flattened=s.bigquery_flattened, **{k: v for k, v in values.items() if v}
+    )
+
+
+class ExtractGa4(_Extract):
+    """A day's GA4 events aggregated in BigQuery (`ga4_route = bigquery`), into
+    `<snapshots>/<snapshot day>/pipeline-ga4-YYYYMMDD/ga4/page-rows-YYYYMMDD.parquet`."""
+
+    date = luigi.DateParameter()
+    name = "ga4"
+
+    def folder(self) -> Path:
+        return super().folder().with_name(f"pipeline-ga4-{self.date:%Y%m%d}")
+
+    def page_rows(self) -> Path:
+        from govuk_kpi.sources.ga4_page_rows import KIND, page_rows_name
+
+        return self.folder() / KIND / page_rows_name(self.date)
+
+    def extract(self, staging: Path) -> None:
+        from govuk_kpi.sources.ga4_bigquery import extract_ga4
+
+        result = extract_ga4(self.date, _bigquery_settings(), snapshot=staging)
+        self.rows = {
+            "page_rows": result.rows,
+            "events_read": result.events_read,
+            "rejected": result.rejected,
+            "bytes_billed": result.bytes_billed,
+            "jobs": [run.job_id for run in result.runs],
+        }
+        self.checks.require(
+            "page rows extracted", result.rows > 0, f"no page rows in {result.table}"
+        )
+
+
 # -- load ---------------------------------------------------------------------------------------
 
 
@@ -359,17 +407,23 @@ class _LoadDaily(PipelineTask):
     def execute(self) -> None:
         from govuk_kpi.sources.daily_csv import read_daily_csv
         from govuk_kpi.sources.ga4_duckdb import read_ga4
+        from govuk_kpi.sources.ga4_page_rows import provenance_note, read_ga4_page_rows
         from govuk_kpi.warehouse.batch import BatchResult, record_failure
         from govuk_kpi.warehouse.db import make_engine
         from govuk_kpi.warehouse.load_daily import load_daily
+        from govuk_kpi.warehouse.load_files import note_provenance
 
         path = self.path()
         checks = self.checks = Checks(f"{self.source} {self.date} ({path})")
         engine = make_engine(_url())
         try:
             try:
-                ga4 = is_ga4_export(path)
-                rows = read_ga4(path) if ga4 else read_daily_csv(path, self.source)
+                if path.name.startswith("page-rows-"):  # aggregated in BigQuery
+                    rows = read_ga4_page_rows(path)
+                elif is_ga4_export(path):
+                    rows = read_ga4(path)
+                else:
+                    rows = read_daily_csv(path, self.source)
             except InputError as exc:  # as `govuk-kpi load` does: a failed batch, the reason
                 with write_lock(_url()):
                     record_failure(
@@ -397,6 +451,8 @@ class _LoadDaily(PipelineTask):
             self.check_input(checks, frame, totals)
             with write_lock(_url()):
                 result = load_daily(engine, rows)
+                if path.name.startswith("page-rows-"):
+                    note_provenance(engine, result, provenance_note(path))
         finally:
             engine.dispose()
         self.rows.update(_batch_rows(result))
@@ -441,9 +497,19 @@ class LoadAnalytics(_LoadDaily):
 
     source = "analytics"
 
+    def _bigquery(self) -> bool:
+        return settings().ga4_route == "bigquery"
+
+    def path(self) -> Path:
+        if self._bigquery():
+            return ExtractGa4(date=self.date, snapshot_date=self.snapshot_date).page_rows()
+        return super().path()
+
     def requires(self) -> dict[str, luigi.Task]:
         return {
-            "file": LandingFile(kind="analytics", date=self.date),
+            "file": ExtractGa4(date=self.date, snapshot_date=self.snapshot_date)
+            if self._bigquery()
+            else LandingFile(kind="analytics", date=self.date),
             "content": LoadContent(snapshot_date=self.snapshot_date),
         }
 

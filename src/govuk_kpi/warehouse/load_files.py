@@ -7,12 +7,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from govuk_kpi.core.errors import ConfigError, InputError, RejectedRecord, as_input_error
 from govuk_kpi.sources.content_items import read_content_items
 from govuk_kpi.sources.daily_csv import read_daily_csv
 from govuk_kpi.sources.ga4_duckdb import read_ga4
+from govuk_kpi.sources.ga4_page_rows import is_page_rows, provenance_note, read_ga4_page_rows
 from govuk_kpi.sources.ga_csv import read_ga_pages_csv
 from govuk_kpi.sources.hashing import file_sha256, tree_sha256
 from govuk_kpi.sources.organisations import read_organisations
@@ -22,6 +23,7 @@ from govuk_kpi.warehouse.db import current_revision, head_revision
 from govuk_kpi.warehouse.load_content import load_content
 from govuk_kpi.warehouse.load_daily import Replace, load_daily
 from govuk_kpi.warehouse.load_organisations import load_organisations
+from govuk_kpi.warehouse.models import LoadBatch
 
 T = TypeVar("T")
 
@@ -92,10 +94,30 @@ def load_ga4_path(
     dry_run: bool = False,
 ) -> BatchResult:
     """Load one GA4 BigQuery export (`events_YYYYMMDD`: newline-delimited JSON, optionally
-    gzipped, or Parquet) as analytics."""
+    gzipped, or Parquet) as analytics; or the page rows `extract ga4` aggregated in BigQuery
+    (a snapshot's `page-rows-YYYYMMDD.parquet`, or its folder), its provenance noted on the
+    batch."""
     path = Path(path)
+    if is_page_rows(path):
+        rows = _read(engine, "analytics", path, lambda: read_ga4_page_rows(path))
+        result = load_daily(engine, rows, replace=replace, dry_run=dry_run)
+        note_provenance(engine, result, provenance_note(rows.path))
+        return result
     rows = _read(engine, "analytics", path, lambda: read_ga4(path, today=today))
     return load_daily(engine, rows, replace=replace, dry_run=dry_run)
+
+
+def note_provenance(engine: Engine, result: BatchResult, note: str) -> None:
+    """Record where a batch's rows came from (the BigQuery jobs) as its message."""
+    if result.batch_id is None or result.dry_run or result.skipped_as is not None:
+        return
+    result.notes.append(note)
+    with engine.begin() as connection:
+        connection.execute(
+            update(LoadBatch)
+            .where(LoadBatch.batch_id == result.batch_id, LoadBatch.message.is_(None))
+            .values(message=note)
+        )
 
 
 def load_ga_pages_path(
