@@ -118,7 +118,7 @@ def test_the_mix_of_events_is_govuk_like(events: list[dict[str, Any]]) -> None:
         if name == "form_submit":
             assert params["type"] == "feedback"
             assert params["section"] == "Is this page useful?"
-            assert params["text"] in {"Yes", "No"}
+            assert params["ui_text"] in {"Yes", "No"}
     search_page = [
         _params(e)
         for e in events
@@ -196,7 +196,7 @@ def _oracle_checks(path: Path, events: list[dict[str, Any]]) -> None:
     assert frame["entrances"].sum() == len(sessions) == frame["exits"].sum()
     assert 0 < frame["bounces"].sum() < len(sessions)
     assert frame["searches"].sum() == sum(e["event_name"] == "search" for e in events)
-    feedback = [_params(e)["text"] for e in events if e["event_name"] == "form_submit"]
+    feedback = [_params(e)["ui_text"] for e in events if e["event_name"] == "form_submit"]
     assert frame["useful_yes"].sum() == feedback.count("Yes") > 0
     assert frame["useful_no"].sum() == feedback.count("No") > 0
     assert (frame["upviews"] <= frame["pviews"]).all() and frame["page_time"].sum() > 0

@@ -108,7 +108,7 @@ def _typed_rejects(day: date) -> list[dict[str, Any]]:
             day,
             _param("type", "feedback"),
             _param("section", "Is this page useful?"),
-            _param("text", "Yes"),
+            _param("ui_text", "Yes"),
         ),
     ]
 
@@ -147,7 +147,7 @@ COPY (
     {param("engagement_time_msec", "int_value")} AS engagement_time_msec,
     {param("type", "string_value")} AS type,
     {param("section", "string_value")} AS section,
-    {param("text", "string_value")} AS ui_text,
+    {param("ui_text", "string_value")} AS ui_text,
     {param("page_title", "string_value")} AS page_title
   FROM read_parquet('{source}'), (VALUES (0), (1)) AS days(shift)
   WHERE event_date = '{DAY:%Y%m%d}'

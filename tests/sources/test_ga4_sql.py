@@ -71,11 +71,11 @@ def engaged(ms: int) -> dict[str, Any]:
     return param("engagement_time_msec", str(ms), "int_value")
 
 
-def feedback(answer: str) -> tuple[dict[str, Any], ...]:
+def feedback(answer: str, key: str = "text") -> tuple[dict[str, Any], ...]:
     return (
         param("type", "feedback"),
         param("section", "Is this page useful?"),
-        param("text", answer),
+        param(key, answer),
     )
 
 
@@ -123,6 +123,17 @@ SUBTLE = [
     event("form_submit", f"{GOVUK}/tax", 1201, "1.1", 1, *feedback(" no ")),
     event("form_submit", f"{GOVUK}/tax", 1202, "1.1", 1, *feedback("maybe")),
     event("form_submit", f"{GOVUK}/tax", 1203, "1.1", 1, param("type", "feedback")),
+    # GOV.UK's key for the answer, ui_text, is read before text
+    event("form_submit", f"{GOVUK}/pay", 1204, "1.1", 1, *feedback("No", "ui_text")),
+    event(
+        "form_submit",
+        f"{GOVUK}/pay",
+        1205,
+        "1.1",
+        1,
+        *feedback("Yes", "ui_text"),
+        param("text", "No"),
+    ),
     # engagement: on other events, zero, negative, as text (not counted)
     event("scroll", f"{GOVUK}/pay", 1300, "1.1", 1, engaged(2500)),
     event("click", f"{GOVUK}/pay", 1301, "1.1", 1, engaged(0)),

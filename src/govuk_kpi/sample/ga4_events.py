@@ -157,7 +157,7 @@ _PARAM_KEYS = (
     ("search_term", False),
     ("type", False),
     ("section", False),
-    ("text", False),
+    ("ui_text", False),
     ("ga_session_id", True),
 )
 _KEY = {key: i for i, (key, _) in enumerate(_PARAM_KEYS)}
@@ -605,7 +605,7 @@ def _draw_chunk(
         ("search_term", is_search, pools.term_at + search_term),
         ("type", feedback, np.full(n, w)),
         ("section", feedback, np.full(n, w + 1)),
-        ("text", feedback, np.where(yes, w + 2, w + 3)),
+        ("ui_text", feedback, np.where(yes, w + 2, w + 3)),
         ("ga_session_id", everyone, session_id),
     ]
     counts = np.zeros(n, dtype=np.int32)

@@ -20,7 +20,9 @@ The day's page figures are derived as GOV.UK's GA4 implementation records them
 - `pviews`: `page_view` events, by their `page_location`;
 - `upviews`: distinct `user_pseudo_id` among a page's `page_view` events that day;
 - `useful_yes`, `useful_no`: `form_submit` events with params `type` = `feedback`,
-  `section` = `Is this page useful?`, `text` = `Yes` / `No`;
+  `section` = `Is this page useful?` and the answer `Yes` / `No` in `ui_text` (the GA4
+  parameter GOV.UK records the attribute `text` in, as its flattened table and page summaries
+  read it: alphagov/ga4-dataform), or in `text` where an export names it so;
 - `searches`: `search` events by their `page_location` (the page whose search box was used);
   on the search page itself (`/search...`) by their `page_referrer`;
 - `entrances`, `exits`, `bounces`: per session (`user_pseudo_id` + `ga_session_id`), its
@@ -89,6 +91,7 @@ READ_PARAMS = frozenset(
         "engagement_time_msec",
         "type",
         "section",
+        "ui_text",
         "text",
     }
 )
@@ -403,7 +406,7 @@ def _event(event: Any, earliest: date, latest: date, paths: _Paths) -> _Counted 
     metric_page = page
     user = session_key = None
     raw_user = event.get("user_pseudo_id")
-    text = params.get("text")
+    text = _answer(params)
     if name == PAGE_VIEW:
         metric = "pviews"
         if isinstance(raw_user, str) and raw_user:
@@ -419,7 +422,7 @@ def _event(event: Any, earliest: date, latest: date, paths: _Paths) -> _Counted 
                 with contextlib.suppress(ValueError):
                     metric_page = (day, paths(referrer, "page_referrer"))
     elif feedback:
-        answer = str(params.get("text") or "").strip().lower()
+        answer = str(text or "").strip().lower()
         metric = "useful_yes" if answer == "yes" else "useful_no"
     return _Counted(
         page=page,
@@ -448,8 +451,14 @@ def _is_feedback(name: str, params: Mapping[str, Any]) -> bool:
         name == FEEDBACK_EVENT
         and params.get("type") == FEEDBACK_TYPE
         and params.get("section") == FEEDBACK_SECTION
-        and str(params.get("text") or "").strip().lower() in {"yes", "no"}
+        and str(_answer(params) or "").strip().lower() in {"yes", "no"}
     )
+
+
+def _answer(params: Mapping[str, Any]) -> Any:
+    """The feedback answer: `ui_text`, GOV.UK's parameter for it, else `text`."""
+    answer = params.get("ui_text")
+    return answer if answer is not None else params.get("text")
 
 
 # What the SQL's reject codes say, where the event itself cannot be read back to say more.

@@ -71,17 +71,16 @@ SOURCE = "bigquery"
 
 # The parameters the figures read, with the value kind each is read from in the typed export:
 # the same as the local route reads a Parquet export (`ga4_duckdb._parquet_source`).
-# `text` is the key the local route reads for the feedback answer; GOV.UK's implementation
-# record names the GA4 parameter of the attribute `text` `ui_text` (the flattened table's
-# column), see docs/extract.md.
+# The feedback answer is in `ui_text` (GOV.UK's parameter for the attribute `text`, as
+# ga4-dataform's flattening reads it), else in `text`: the first key that has a value.
 _EXPORT_PARAMS = {
-    "ga_session_id": ("ga_session_id", "int_value"),
-    "page_location": ("page_location", "string_value"),
-    "page_referrer": ("page_referrer", "string_value"),
-    "engagement_time_msec": ("engagement_time_msec", "int_value"),
-    "feedback_type": ("type", "string_value"),
-    "feedback_section": ("section", "string_value"),
-    "feedback_text": ("text", "string_value"),
+    "ga_session_id": (("ga_session_id",), "int_value"),
+    "page_location": (("page_location",), "string_value"),
+    "page_referrer": (("page_referrer",), "string_value"),
+    "engagement_time_msec": (("engagement_time_msec",), "int_value"),
+    "feedback_type": (("type",), "string_value"),
+    "feedback_section": (("section",), "string_value"),
+    "feedback_text": (("ui_text", "text"), "string_value"),
 }
 # The flattened table's columns for the same fields (ga4-dataform, ga4_flattening_1.sqlx:
 # `ga_sessionid` is ga_session_id's int_value, `ui_text` the attribute text).
@@ -136,10 +135,19 @@ class BigQuerySettings:
 def export_events_raw(table_id: str) -> str:
     """`events_raw` (`ga4_sql.RAW_COLUMNS`) from the raw nested export: each parameter's value
     is that of its key's first occurrence in `event_params`."""
+
+    def first(key: str, kind: str) -> str:
+        return (
+            f"(SELECT p.value.{kind} FROM UNNEST(event_params) AS p WITH OFFSET AS o"
+            f" WHERE p.key = '{key}' ORDER BY o LIMIT 1)"
+        )
+
+    def value(keys: tuple[str, ...], kind: str) -> str:
+        values = [first(key, kind) for key in keys]
+        return values[0] if len(values) == 1 else f"COALESCE({', '.join(values)})"
+
     params = ",\n  ".join(
-        f"(SELECT p.value.{kind} FROM UNNEST(event_params) AS p WITH OFFSET AS o"
-        f" WHERE p.key = '{key}' ORDER BY o LIMIT 1) AS {column}"
-        for column, (key, kind) in _EXPORT_PARAMS.items()
+        f"{value(keys, kind)} AS {column}" for column, (keys, kind) in _EXPORT_PARAMS.items()
     )
     top = ",\n  ".join(_TOP)
     return f"""

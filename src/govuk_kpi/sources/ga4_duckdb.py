@@ -74,6 +74,7 @@ _PARAM_POSITIONS = {
     "engagement_time_msec": "at_engaged",
     "type": "at_type",
     "section": "at_section",
+    "ui_text": "at_ui_text",
     "text": "at_text",
 }
 
@@ -152,7 +153,7 @@ FROM (
     {_whole_text("engaged_text")} AS engagement_time_msec,
     strings[at_type] AS feedback_type,
     strings[at_section] AS feedback_section,
-    strings[at_text] AS feedback_text
+    COALESCE(strings[at_ui_text], strings[at_text]) AS feedback_text
   FROM (
     SELECT
       *,
@@ -183,7 +184,7 @@ SELECT
   ints[at_engaged] AS engagement_time_msec,
   strings[at_type] AS feedback_type,
   strings[at_section] AS feedback_section,
-  strings[at_text] AS feedback_text
+  COALESCE(strings[at_ui_text], strings[at_text]) AS feedback_text
 FROM ({_with_params(f"SELECT *, event_params AS params FROM read_parquet({_quoted(path)})")})"""
 
 
