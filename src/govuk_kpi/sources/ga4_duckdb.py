@@ -202,6 +202,7 @@ def _database() -> Iterator[duckdb.DuckDBPyConnection]:
             connection.execute(f"SET temp_directory = '{folder}'")
             connection.execute(f"SET threads = {os.cpu_count() or 1}")
             connection.execute("SET preserve_insertion_order = false")
+            connection.execute("SET enable_progress_bar = false")  # the command says its own
             yield connection
         finally:
             connection.close()

@@ -92,11 +92,14 @@ def _page_stages(column: str, name: str, gate: str) -> list[dict[str, str]]:
         for origin in _GOVUK_ORIGINS
     )
     return [
+        # One look for a space or a control character anywhere: a URL seldom has one, and
+        # only one that has can need trimming or hold a control character.
+        {f"{name}_odd": f"IF({gate}, REGEXP_CONTAINS({column}, r'[\\x00-\\x20\\x7f]'), NULL)"},
         # trimming with a set of characters is slow: only where there is something to trim
         {
             f"{name}_text": (
-                f"IF({gate}, IF(REGEXP_CONTAINS({column}, r'^{_SPACE}|{_SPACE}$'),"
-                f" TRIM({column}, ' \\t\\n\\r\\v\\f'), {column}), NULL)"
+                f"IF({gate}, IF({name}_odd, IF(REGEXP_CONTAINS({column}, r'^{_SPACE}|{_SPACE}$'),"
+                f" TRIM({column}, ' \\t\\n\\r\\v\\f'), {column}), {column}), NULL)"
             )
         },
         {f"{name}_lower": f"LOWER({name}_text)"},
@@ -114,7 +117,8 @@ def _page_stages(column: str, name: str, gate: str) -> list[dict[str, str]]:
             name: f"COALESCE(NULLIF(RTRIM({name}_path, '/'), ''), '/')",
             f"{name}_problem": (
                 f"CASE WHEN {name}_text IS NULL OR {name}_text = '' THEN 'no_path'"
-                f" WHEN REGEXP_CONTAINS({name}_text, r'[\\x00-\\x1f\\x7f]') THEN 'path_control'"
+                f" WHEN IF({name}_odd, REGEXP_CONTAINS({name}_text, r'[\\x00-\\x1f\\x7f]'),"
+                f" FALSE) THEN 'path_control'"
                 f" WHEN LENGTH({name}_text) > {MAX_PATH_LENGTH} THEN 'path_too_long'"
                 f" WHEN NOT STARTS_WITH({name}_path, '/') THEN 'path_not_absolute' END"
             ),
@@ -208,10 +212,11 @@ def transpile_to_duckdb() -> Ga4Sql:
 def definition() -> Ga4Sql:
     """The definition, in BigQuery's dialect, with the window as parameters `@earliest` and
     `@latest` (DATE): events dated `earliest`..`latest` count."""
+    shaped = {"date_shaped": "REGEXP_CONTAINS(event_date, r'^[0-9]{8}$')"}
     day = {
         "day": (
-            "IF(REGEXP_CONTAINS(event_date, r'^[0-9]{8}$'), SAFE_CAST(CONCAT(SUBSTR(event_date,"
-            " 1, 4), '-', SUBSTR(event_date, 5, 2), '-', SUBSTR(event_date, 7, 2)) AS DATE), NULL)"
+            "IF(date_shaped, SAFE_CAST(CONCAT(SUBSTR(event_date, 1, 4), '-',"
+            " SUBSTR(event_date, 5, 2), '-', SUBSTR(event_date, 7, 2)) AS DATE), NULL)"
         )
     }
     kind = {
@@ -258,8 +263,7 @@ FROM (
     CASE
       WHEN source_reason IS NOT NULL THEN source_reason
       WHEN event_name IS NULL OR event_name = '' THEN 'no_event_name'
-      WHEN event_date IS NULL OR NOT REGEXP_CONTAINS(event_date, r'^[0-9]{{8}}$')
-        THEN 'date_format'
+      WHEN event_date IS NULL OR NOT date_shaped THEN 'date_format'
       WHEN day IS NULL THEN 'date_invalid'
       WHEN day > @latest THEN 'date_future'
       WHEN day < @earliest THEN 'date_early'
@@ -269,7 +273,7 @@ FROM (
       WHEN kind IS NULL THEN NULL
       ELSE page_problem
     END AS reason
-  FROM ({_staged("SELECT * FROM events_raw", [day, kind, *pages, final])})
+  FROM ({_staged("SELECT * FROM events_raw", [shaped, day, kind, *pages, final])})
 )"""
     # Every event in one grouping, so that one pass over the events gives all three answers:
     # the counted events (each duplicate once, `copies` of it), the rejects, and how many
