@@ -900,13 +900,22 @@ def trace_figure(report: str, figure: str, out: Path, as_json: bool) -> None:
     show_default=True,
     help="Reports built at once within one task.",
 )
+@click.option(
+    "--ga4-route",
+    type=click.Choice(["local", "bigquery"]),
+    default="local",
+    show_default=True,
+    help="A day's analytics from the landing folder, or from GA4's events in BigQuery "
+    "(`extract ga4`'s settings: GOV.UK's dataset names; GOVUK_KPI_BIGQUERY_ENDPOINT).",
+)
+@click.option("--bigquery-flattened", is_flag=True, help="BigQuery: GOV.UK's flattened table.")
 @click.option("--quiet", "-q", is_flag=True, help="No JSON event lines on stderr.")
 @click.pass_context
 @_one_line_errors
 def run_command(ctx: click.Context, day, first, last, report_sets, no_reports, workers,
                 scheduler_url, landing, snapshots, reports_out, publish_dir, work_dir, base_url,
                 organisations, rate, cache_dir, no_cache, snapshot_date, report_jobs,
-                quiet) -> None:  # fmt: skip
+                ga4_route, bigquery_flattened, quiet) -> None:  # fmt: skip
     """Run the pipeline: extract, load, roll up, build reports, publish the site.
 
     Without dates: the daily run for yesterday, and the day before it again (analytics arrive
@@ -951,6 +960,8 @@ def run_command(ctx: click.Context, day, first, last, report_sets, no_reports, w
         rate=rate,
         cache_dir="" if no_cache else cache_dir,
         report_jobs=report_jobs,
+        ga4_route=ga4_route,
+        bigquery_flattened=bigquery_flattened,
     )
     ran = len(result.ran)
     if result.ok:
