@@ -1,10 +1,10 @@
 """Benchmark: the API's content listing and an OData `$apply`, over real HTTP, on a big warehouse.
 
 A warehouse of `--pages` pages (default 50,000) × `--days` days (default 400, ending
-2026-10-31) is generated straight into the tables: dimensions by the backend's bulk path
-(`executemany` / `COPY`), the daily facts by one `INSERT ... SELECT` that makes every
-(page, day) row in the database itself (deterministic, heavy-tailed page views), then the
-project's own rollups (`refresh_rollups`) and ANALYZE. The API is then served by
+2026-10-31) is generated straight into the tables by the project's writer of generated data
+(`warehouse/fast_write.py`): dimensions in bulk, the daily facts day by day (deterministic,
+heavy-tailed page views; binary `COPY` on PostgreSQL), then the project's own rollups
+(`refresh_rollups`) and ANALYZE. The API is then served by
 `govuk-kpi serve` (uvicorn, one process) and measured from this process with httpx:
 
 - `content`: `GET /api/v1/content?organisation_id=<one>&date_range=past-30-days&sort=pviews:desc`,
@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -42,18 +43,6 @@ ORGANISATIONS = 60
 DOCUMENT_TYPES = ("guide", "answer", "detailed_guide", "news_story", "publication", "statistics")
 CONTENT_TARGET_MS = 100.0
 APPLY_TARGET_MS = 2000.0  # the issue sets no target for $apply; two seconds for a BI refresh
-METRICS = (
-    "pviews",
-    "upviews",
-    "useful_yes",
-    "useful_no",
-    "searches",
-    "feedex",
-    "entrances",
-    "exits",
-    "bounces",
-    "page_time",
-)
 
 
 def _log(message: str) -> None:
@@ -62,11 +51,16 @@ def _log(message: str) -> None:
 
 def build_warehouse(url: str, pages: int, days: int) -> dict[str, float]:
     """Generate the warehouse; returns the seconds each step took."""
-    from sqlalchemy import text
-
-    from govuk_kpi.warehouse.bulk import bulk_insert, move_key_sequences
     from govuk_kpi.warehouse.calendar import ensure_dates
     from govuk_kpi.warehouse.db import make_engine, upgrade
+    from govuk_kpi.warehouse.fast_write import (
+        analyze,
+        close_generated_batch,
+        open_generated_batch,
+        write_content,
+        write_fact_days,
+        write_organisations,
+    )
     from govuk_kpi.warehouse.rollups import refresh_rollups
 
     took: dict[str, float] = {}
@@ -75,159 +69,93 @@ def build_warehouse(url: str, pages: int, days: int) -> dict[str, float]:
     engine = make_engine(url)
     first_day = LAST_DAY - timedelta(days=days - 1)
     then = datetime(2020, 1, 1)
-    postgres = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
-        batch = (
-            "INSERT INTO load_batch (source, uri, sha256, code_version, date_from, date_to,"
-            " rows_read, rows_loaded, rows_rejected, rows_unmatched, started_at, finished_at,"
-            " status, is_generated) VALUES (:source, 'bench:api', 'bench', 'bench', :first,"
-            " :last, :rows, :rows, 0, 0, :at, :at, 'loaded', :generated) RETURNING batch_id"
-        )
-        content_batch = conn.execute(
-            text(batch),
-            {"source": "content", "first": None, "last": None, "rows": pages, "at": then,
-             "generated": False},
-        ).scalar_one()  # fmt: skip
-        analytics_batch = conn.execute(
-            text(batch),
-            {"source": "analytics", "first": first_day, "last": LAST_DAY, "rows": pages * days,
-             "at": datetime(2026, 11, 1, 6), "generated": True},
-        ).scalar_one()  # fmt: skip
-        bulk_insert(
+        content_batch = open_generated_batch(conn, "content", "bench:api")
+        analytics_batch = open_generated_batch(conn, "analytics", "bench:api", first_day, LAST_DAY)
+        write_organisations(
             conn,
-            "dim_document_type",
-            ("document_type_key", "name", "label"),
-            [(i + 1, t, t.replace("_", " ").capitalize()) for i, t in enumerate(DOCUMENT_TYPES)],
-        )
-        bulk_insert(
-            conn,
-            "dim_organisation",
-            ("organisation_key", "content_id", "slug", "title", "status", "batch_id"),
+            content_batch,
             [
-                (i, str(uuid.UUID(int=i)), f"org-{i}", f"Organisation {i}", "live", content_batch)
+                (i, str(uuid.UUID(int=i)), f"org-{i}", f"Organisation {i}", "live")
                 for i in range(1, ORGANISATIONS + 1)
             ],
         )
         content_ids = [str(uuid.UUID(int=(7 << 64) + i)) for i in range(1, pages + 1)]
-        bulk_insert(
+        write_content(
             conn,
-            "dim_page",
-            ("page_id", "content_id", "locale"),
-            ((i, content_ids[i - 1], "en") for i in range(1, pages + 1)),
+            content_batch,
+            document_types=[
+                (i + 1, t, t.replace("_", " ").capitalize()) for i, t in enumerate(DOCUMENT_TYPES)
+            ],
+            pages=((i, content_ids[i - 1], "en") for i in range(1, pages + 1)),
+            editions=_editions(content_ids, then),
+            links=(),
+            metrics=_edition_metrics(pages),
         )
-        columns = (
-            "edition_key", "page_id", "content_id", "locale", "base_path", "title",
-            "document_type_key", "schema_name", "publishing_app", "primary_organisation_key",
-            "first_published_at", "public_updated_at", "withdrawn", "phase", "valid_from",
-            "is_live", "is_latest", "reader_hash", "batch_id",
-        )  # fmt: skip
-        bulk_insert(
-            conn,
-            "dim_edition",
-            columns,
-            (
-                (
-                    i,
-                    i,
-                    content_ids[i - 1],
-                    "en",
-                    f"/guidance/page-{i}",
-                    f"Guidance page {i}",
-                    i % len(DOCUMENT_TYPES) + 1,
-                    "generic",
-                    "publisher",
-                    (i * 7919) % ORGANISATIONS + 1,
-                    then,
-                    then,
-                    False,
-                    "live",
-                    then,
-                    True,
-                    True,
-                    f"h{i}",
-                    content_batch,
-                )
-                for i in range(1, pages + 1)
-            ),
-        )
-        bulk_insert(
-            conn,
-            "fact_edition_metrics",
-            ("edition_key", "words", "chars", "sentences", "readability", "pdf_count",
-             "doc_count", "reading_time", "batch_id"),
-            ((i, 100 + i % 900, 600 + i % 5000, 5 + i % 40, 60.0, i % 3, i % 2,
-              (100 + i % 900 + 199) // 200, content_batch) for i in range(1, pages + 1)),
-        )  # fmt: skip
+        close_generated_batch(conn, content_batch, pages)
         ensure_dates(conn, [first_day + timedelta(days=n) for n in range(days)])
-        move_key_sequences(
-            conn,
-            {
-                "dim_document_type": "document_type_key",
-                "dim_organisation": "organisation_key",
-                "dim_page": "page_id",
-                "dim_edition": "edition_key",
-            },
-        )
     took["dimensions"] = time.perf_counter() - t0
 
-    # Daily facts: every page every day, made by the database. Page views are heavy-tailed
-    # (a page's weight falls as 1/rank) and vary by day, deterministically.
     t0 = time.perf_counter()
-    big = "BIGINT"
-    pv = (
-        f"(CAST(200000 AS {big}) / (e.page_id % 10000 + 1)) * "
-        f"(50 + (CAST(e.page_id AS {big}) * 7919 + CAST(d.date_key AS {big}) * 104729) % 100)"
-        " / 100"
-    )
-    derived = {
-        "upviews": "pv * 3 / 4",
-        "useful_yes": "pv / 100",
-        "useful_no": "pv / 200",
-        "searches": "pv / 20",
-        "feedex": "pv / 1000",
-        "entrances": "pv * 2 / 5",
-        "exits": "pv / 2",
-        "bounces": "pv / 5",
-        "page_time": "pv * 45",
-    }
-    insert = (
-        "INSERT INTO fact_page_daily (date_key, edition_key, page_id, "
-        + ", ".join(METRICS)
-        + ", batch_id) SELECT date_key, edition_key, page_id, pv, "
-        + ", ".join(derived[m] for m in METRICS[1:])
-        + f", {analytics_batch} FROM (SELECT d.date_key AS date_key, e.edition_key AS"
-        f" edition_key, e.page_id AS page_id, {pv} AS pv FROM dim_date d CROSS JOIN"
-        f" dim_edition e WHERE d.date_key BETWEEN {first_day:%Y%m%d} AND {LAST_DAY:%Y%m%d}"
-        " ORDER BY d.date_key, e.edition_key) AS generated"
-    )
+    facts = write_fact_days(engine, _fact_days(first_day, days, pages), analytics_batch, None)
     with engine.begin() as conn:
-        conn.exec_driver_sql("DROP INDEX ix_fact_page_daily_page_id")
-        # psycopg reads % as a placeholder: double it there.
-        conn.exec_driver_sql(insert.replace("%", "%%") if postgres else insert)
-        conn.exec_driver_sql(
-            "CREATE INDEX ix_fact_page_daily_page_id ON fact_page_daily (page_id, date_key)"
-        )
+        close_generated_batch(conn, analytics_batch, facts)
     took["facts"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     refresh_rollups(engine, full=True)
     took["rollups"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    if postgres:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
-    else:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-        with engine.connect() as conn:
-            # Fold the generation's write-ahead log into the database file, as a quiet
-            # warehouse between loads would have it.
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    analyze(engine)
     took["analyze"] = time.perf_counter() - t0
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql("SELECT count(*) FROM fact_page_daily").scalar_one()
     engine.dispose()
-    assert rows == pages * days, (rows, pages * days)
+    assert facts == pages * days, (facts, pages * days)
     return took
+
+
+def _editions(content_ids: list[str], then: datetime) -> Iterator[tuple[object, ...]]:
+    """One live edition per page, in `fast_write.EDITION_COLUMNS` order."""
+    for i, content_id in enumerate(content_ids, start=1):
+        yield (
+            i, i, content_id, "en", f"/guidance/page-{i}", f"Guidance page {i}", None,
+            i % len(DOCUMENT_TYPES) + 1, "generic", "publisher", (i * 7919) % ORGANISATIONS + 1,
+            then, then, False, "live", then, None, True, True, f"h{i}",
+        )  # fmt: skip
+
+
+def _edition_metrics(pages: int) -> Iterator[tuple[object, ...]]:
+    """Each edition's figures, in `fast_write.EDITION_METRIC_COLUMNS` order."""
+    for i in range(1, pages + 1):
+        words = 100 + i % 900
+        yield i, words, 600 + i % 5000, 5 + i % 40, 60.0, i % 3, i % 2, (words + 199) // 200
+
+
+def _fact_days(first_day: date, days: int, pages: int) -> Iterator:
+    """Daily facts: every page every day. Page views are heavy-tailed (a page's weight falls
+    as 1/rank) and vary by day, deterministically; the other metrics are shares of them."""
+    import numpy as np
+
+    from govuk_kpi.core.metrics import DAILY_METRICS
+    from govuk_kpi.warehouse.calendar import date_key
+    from govuk_kpi.warehouse.fast_write import FactDay
+
+    page = np.arange(1, pages + 1, dtype=np.int64)
+    for n in range(days):
+        key = date_key(first_day + timedelta(days=n))
+        pv = (200_000 // (page % 10_000 + 1)) * (50 + (page * 7919 + key * 104_729) % 100) // 100
+        values = {
+            "pviews": pv,
+            "upviews": pv * 3 // 4,
+            "useful_yes": pv // 100,
+            "useful_no": pv // 200,
+            "searches": pv // 20,
+            "feedex": pv // 1000,
+            "entrances": pv * 2 // 5,
+            "exits": pv // 2,
+            "bounces": pv // 5,
+            "page_time": pv * 45,
+        }
+        metrics = np.stack([values[m] for m in DAILY_METRICS])
+        yield FactDay(key, page, page, metrics, np.zeros(pages, dtype=bool))
 
 
 def _free_port() -> int:

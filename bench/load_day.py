@@ -128,9 +128,15 @@ def _variant(path: str, kind: int) -> str:
 
 
 def setup_warehouse(url: str, paths: list[str]) -> None:
-    """A fresh schema, then the pages and their live editions inserted directly in bulk."""
-    from govuk_kpi.warehouse.bulk import bulk_insert, move_key_sequences
+    """A fresh schema, then the pages and their live editions written directly in bulk."""
     from govuk_kpi.warehouse.db import make_engine, upgrade
+    from govuk_kpi.warehouse.fast_write import (
+        analyze,
+        close_generated_batch,
+        open_generated_batch,
+        write_content,
+        write_organisations,
+    )
 
     upgrade(url)
     engine = make_engine(url)
@@ -155,115 +161,41 @@ def setup_warehouse(url: str, paths: list[str]) -> None:
     now = datetime(2020, 1, 1)
     rng = np.random.default_rng(SEED + 1)
     with engine.begin() as conn:
-        batch_id = conn.exec_driver_sql(
-            "INSERT INTO load_batch (source, uri, sha256, code_version, rows_read, rows_loaded,"
-            " rows_rejected, rows_unmatched, started_at, finished_at, status)"
-            " VALUES ('content', 'bench:setup', 'bench', 'bench', %s, %s, 0, 0, %s, %s, 'loaded')"
-            " RETURNING batch_id"
-            if conn.dialect.name == "postgresql"
-            else "INSERT INTO load_batch (source, uri, sha256, code_version, rows_read,"
-            " rows_loaded, rows_rejected, rows_unmatched, started_at, finished_at, status)"
-            " VALUES ('content', 'bench:setup', 'bench', 'bench', ?, ?, 0, 0, ?, ?, 'loaded')"
-            " RETURNING batch_id",
-            (len(paths), len(paths), now, now),
-        ).scalar_one()
-        bulk_insert(
+        batch_id = open_generated_batch(conn, "content", "bench:setup")
+        write_organisations(
             conn,
-            "dim_document_type",
-            ("document_type_key", "name", "label"),
-            [(i + 1, t, t.replace("_", " ").capitalize()) for i, t in enumerate(types)],
-        )
-        bulk_insert(
-            conn,
-            "dim_organisation",
-            ("organisation_key", "content_id", "slug", "title", "status", "batch_id"),
+            batch_id,
             [
-                (
-                    i + 1,
-                    str(uuid.UUID(int=i + 1)),
-                    f"org-{i + 1}",
-                    f"Organisation {i + 1}",
-                    "live",
-                    batch_id,
-                )
+                (i + 1, str(uuid.UUID(int=i + 1)), f"org-{i + 1}", f"Organisation {i + 1}", "live")
                 for i in range(organisations)
             ],
         )
         content_ids = [str(uuid.UUID(int=(SEED << 32) + i)) for i in range(len(paths))]
-        bulk_insert(
-            conn,
-            "dim_page",
-            ("page_id", "content_id", "locale"),
-            ((i + 1, cid, "en") for i, cid in enumerate(content_ids)),
-        )
         doc_types = rng.integers(1, len(types) + 1, size=len(paths)).tolist()
         orgs = rng.integers(1, organisations + 1, size=len(paths)).tolist()
-        columns = (
-            "edition_key",
-            "page_id",
-            "content_id",
-            "locale",
-            "base_path",
-            "title",
-            "description",
-            "document_type_key",
-            "schema_name",
-            "publishing_app",
-            "primary_organisation_key",
-            "first_published_at",
-            "public_updated_at",
-            "withdrawn",
-            "phase",
-            "valid_from",
-            "valid_to",
-            "is_live",
-            "is_latest",
-            "reader_hash",
-            "batch_id",
-        )
-        bulk_insert(
-            conn,
-            "dim_edition",
-            columns,
+        editions = (
             (
-                (
-                    i + 1,
-                    i + 1,
-                    content_ids[i],
-                    "en",
-                    path,
-                    path.rsplit("/", 1)[-1].replace("-", " ").capitalize(),
-                    None,
-                    doc_types[i],
-                    "generic",
-                    "publisher",
-                    orgs[i],
-                    now,
-                    now,
-                    False,
-                    "live",
-                    now,
-                    None,
-                    True,
-                    True,
-                    f"h{i}",
-                    batch_id,
-                )
-                for i, path in enumerate(paths)
-            ),
-        )
-        move_key_sequences(
+                i + 1, i + 1, content_ids[i], "en", path,
+                path.rsplit("/", 1)[-1].replace("-", " ").capitalize(), None, doc_types[i],
+                "generic", "publisher", orgs[i], now, now, False, "live", now, None, True, True,
+                f"h{i}",
+            )
+            for i, path in enumerate(paths)
+        )  # fmt: skip
+        write_content(
             conn,
-            {
-                "dim_document_type": "document_type_key",
-                "dim_organisation": "organisation_key",
-                "dim_page": "page_id",
-                "dim_edition": "edition_key",
-            },
+            batch_id,
+            document_types=[
+                (i + 1, t, t.replace("_", " ").capitalize()) for i, t in enumerate(types)
+            ],
+            pages=((i + 1, cid, "en") for i, cid in enumerate(content_ids)),
+            editions=editions,
+            links=(),
+            metrics=(),
         )
+        close_generated_batch(conn, batch_id, len(paths))
     if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
+        analyze(engine)
     engine.dispose()
 
 

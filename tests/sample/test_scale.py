@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -31,8 +32,10 @@ from govuk_kpi.sample.scale import (
     write_next_day_csv,
 )
 from govuk_kpi.sources.daily_csv import FORMATS
+from govuk_kpi.sources.records import EditionRecord, OrganisationRef, TextMetrics
 from govuk_kpi.warehouse.calendar import key_to_date
 from govuk_kpi.warehouse.db import get_engine, upgrade
+from govuk_kpi.warehouse.load_content import load_content
 from govuk_kpi.warehouse.load_files import load_daily_path
 from govuk_kpi.warehouse.models import (
     DimDate,
@@ -333,6 +336,65 @@ def test_the_next_day_csv_loads_with_every_row_matched(db_url: str, tmp_path: Pa
         ),
     )
     assert tuple(facts[0]) == (len(lines) - 1, len(lines) - 1)
+
+
+def _live_records(engine: Engine) -> list[EditionRecord]:
+    """Each page's live edition as the content item a reader of GOV.UK would see now."""
+    with Session(engine) as session:
+        names = dict(
+            session.execute(select(DimDocumentType.document_type_key, DimDocumentType.name)).all()
+        )
+        organisations = dict(
+            session.execute(
+                select(DimOrganisation.organisation_key, DimOrganisation.content_id)
+            ).all()
+        )
+        links = defaultdict(list)
+        for link in session.scalars(
+            select(EditionOrganisation).order_by(EditionOrganisation.is_primary.desc())
+        ):
+            links[link.edition_key].append(OrganisationRef(organisations[link.organisation_key]))
+        figures = {m.edition_key: m for m in session.scalars(select(FactEditionMetrics))}
+        records = []
+        for e in session.scalars(select(DimEdition).where(DimEdition.is_live)):
+            m = figures[e.edition_key]
+            records.append(
+                EditionRecord(
+                    content_id=e.content_id,
+                    locale=e.locale,
+                    base_path=e.base_path,
+                    title=e.title,
+                    description=e.description,
+                    document_type=names[e.document_type_key],
+                    schema_name=e.schema_name,
+                    publishing_app=e.publishing_app,
+                    primary_organisation=links[e.edition_key][0],
+                    organisations=tuple(links[e.edition_key]),
+                    first_published_at=e.first_published_at,
+                    public_updated_at=e.public_updated_at,
+                    updated_at=None,
+                    withdrawn=e.withdrawn,
+                    phase=e.phase,
+                    metrics=TextMetrics(
+                        m.words, m.chars, m.sentences, m.readability, m.pdf_count, m.doc_count
+                    ),
+                )
+            )
+    return records
+
+
+def test_the_content_loader_sees_the_generated_editions_as_its_own(db_url: str) -> None:
+    # One type 2 rule: loading the live state of every page again makes no new edition.
+    build_scale(db_url, 200, 6)
+    engine = get_engine(db_url)
+    records = _live_records(engine)
+    assert len(records) == 200
+    result = load_content(engine, records, uri="test:live-again", sha256="0" * 64)
+    assert result.outcomes is not None
+    assert (result.outcomes.new, result.outcomes.changed, result.outcomes.unchanged) == (0, 0, 200)
+    retitled = [replace(records[1], title=records[1].title + " (revised)")]
+    changed = load_content(engine, retitled, uri="test:retitled", sha256="1" * 64)
+    assert changed.outcomes is not None and changed.outcomes.changed == 1
 
 
 def test_two_builds_with_the_same_arguments_are_identical(tmp_path: Path) -> None:

@@ -9,9 +9,14 @@
   in rough shares of GOV.UK's content store (`DOCUMENT_TYPE_WEIGHTS`, an assumption), with
   type 2 editions: title changes, moves and withdrawals on seeded days;
 - daily facts for every page on every day, drawn day by day from the sample generator's
-  calibrated traffic model (`sample/generate.py`), written by COPY on PostgreSQL and by
-  executemany on SQLite;
+  calibrated traffic model (`sample/generate.py`);
 - the rollups, then ANALYZE.
+
+This module is the page and traffic model only: every row goes into the warehouse through
+its writer of generated data (`warehouse/fast_write.py`: the batches, bulk content, binary
+COPY on PostgreSQL and multi-row inserts on SQLite), and each edition's reader hash is the
+content loader's (`warehouse/load_content.reader_hash`), so real content loaded over the
+generated pages makes a new edition exactly when a change would.
 
 Every random draw comes from a stream named by (seed, purpose[, day]): two builds with the
 same arguments are identical, and one day can be drawn without the days before it, which is
@@ -20,12 +25,9 @@ how `write_next_day_csv` writes the analytics CSV of the day after the range.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import math
 import re
-import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,14 +36,13 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from sqlalchemy import BigInteger, Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine
 
 from govuk_kpi.core.data import govuk_data_dir
 from govuk_kpi.core.document_types import _known as known_document_type_labels
 from govuk_kpi.core.document_types import document_type_label
 from govuk_kpi.core.errors import ConfigError
 from govuk_kpi.core.metrics import DAILY_METRICS
-from govuk_kpi.core.version import code_version
 from govuk_kpi.sample.generate import (
     _MOVE_SUFFIXES,
     _TITLE_TEMPLATES,
@@ -72,12 +73,22 @@ from govuk_kpi.sample.generate import (
 )
 from govuk_kpi.sources.daily_csv import FORMATS
 from govuk_kpi.sources.provenance import GENERATED_MARKER
-from govuk_kpi.warehouse.batch import utcnow
-from govuk_kpi.warehouse.bulk import bulk_insert, move_key_sequences
+from govuk_kpi.sources.records import EditionRecord, OrganisationRef, TextMetrics
 from govuk_kpi.warehouse.calendar import date_key, date_range, ensure_dates
 from govuk_kpi.warehouse.db import get_engine, upgrade, write_transaction
+from govuk_kpi.warehouse.fast_write import (
+    FactDay,
+    analyze,
+    close_generated_batch,
+    fail_generated_batches,
+    open_generated_batch,
+    organisation_rows,
+    page_count,
+    write_content,
+    write_fact_days,
+)
+from govuk_kpi.warehouse.load_content import reader_hash
 from govuk_kpi.warehouse.load_files import load_organisations_path
-from govuk_kpi.warehouse.models import DimOrganisation, DimPage, FactPageDaily, LoadBatch
 from govuk_kpi.warehouse.rollups import RollupResult, refresh_rollups
 
 # --------------------------------------------------------------------------- assumptions
@@ -728,6 +739,7 @@ def _search_facet_counts(data_dir: Path) -> dict[str, int]:
 class _Organisations:
     keys: np.ndarray  # organisation_key per page: the primary organisation
     extra: np.ndarray  # a second organisation_key per page, 0 for none
+    content_ids: dict[int, str]  # organisation_key: content_id
 
 
 def _assign_organisations(connection: Connection, plan: PagePlan, data_dir: Path) -> _Organisations:
@@ -735,27 +747,24 @@ def _assign_organisations(connection: Connection, plan: PagePlan, data_dir: Path
 
     Organisations the 2016 facet does not know (most of them newer) count as its median one.
     """
-    rows = connection.execute(
-        select(
-            DimOrganisation.organisation_key, DimOrganisation.content_id, DimOrganisation.slug
-        ).order_by(DimOrganisation.organisation_key)
-    ).all()
+    rows = organisation_rows(connection)
     if not rows:
         raise ConfigError("no organisations loaded: the scale sample needs them")
     rng = _rng(plan.seed, _ORGANISATIONS)
     facet = _search_facet_counts(data_dir)
     median = float(np.median(list(facet.values()))) if facet else 1.0
-    counts = np.array([float(facet.get(r.content_id, median)) for r in rows])
+    counts = np.array([float(facet.get(content_id, median)) for _, content_id, _ in rows])
     counts = np.maximum(counts, 1.0)
-    keys = np.array([r.organisation_key for r in rows], dtype=np.int64)
+    keys = np.array([key for key, _, _ in rows], dtype=np.int64)
     chosen = rng.choice(len(keys), size=plan.pages, p=counts / counts.sum())
     extra = rng.choice(len(keys), size=plan.pages, p=counts / counts.sum())
     has_extra = (rng.random(plan.pages) < EXTRA_ORGANISATION_SHARE) & (extra != chosen)
-    slugs = [r.slug for r in rows]
+    slugs = [slug for _, _, slug in rows]
     if "government-digital-service" in slugs:  # GOV.UK's own homepage
         chosen[0] = slugs.index("government-digital-service")
         has_extra[0] = False
-    return _Organisations(keys[chosen], np.where(has_extra, keys[extra], 0))
+    content_ids = {key: content_id for key, content_id, _ in rows}
+    return _Organisations(keys[chosen], np.where(has_extra, keys[extra], 0), content_ids)
 
 
 # --------------------------------------------------------------------------- batches
@@ -766,61 +775,7 @@ def scale_uri(pages: int, days: int, seed: int, as_of: date) -> str:
     return f"generated:scale?pages={pages}&days={days}&seed={seed}&as_of={as_of.isoformat()}"
 
 
-def _open_batch(
-    connection: Connection, source: str, uri: str, first: date | None, last: date | None
-) -> int:
-    return connection.execute(
-        insert(LoadBatch).returning(LoadBatch.batch_id),
-        [
-            {
-                "source": source,
-                "uri": uri,
-                # The input is the generator and its arguments: hash those.
-                "sha256": hashlib.sha256(f"{uri}&source={source}".encode()).hexdigest(),
-                "code_version": code_version(),
-                "date_from": first,
-                "date_to": last,
-                "rows_read": 0,
-                "rows_loaded": 0,
-                "rows_rejected": 0,
-                "rows_unmatched": 0,
-                "started_at": utcnow(),
-                "status": "loading",
-                "is_generated": True,
-            }
-        ],
-    ).scalar_one()
-
-
-def _close_batch(
-    connection: Connection, batch_id: int, rows: int, status: str = "loaded", message: str = ""
-) -> None:
-    connection.execute(
-        update(LoadBatch)
-        .where(LoadBatch.batch_id == batch_id)
-        .values(
-            rows_read=rows,
-            rows_loaded=rows if status == "loaded" else 0,
-            status=status,
-            finished_at=utcnow(),
-            message=message or None,
-        )
-    )
-
-
 # --------------------------------------------------------------------------- content
-
-
-_EDITION_COLUMNS = (
-    "edition_key", "page_id", "content_id", "locale", "base_path", "title", "description",
-    "document_type_key", "schema_name", "publishing_app", "primary_organisation_key",
-    "first_published_at", "public_updated_at", "withdrawn", "phase", "valid_from", "valid_to",
-    "is_live", "is_latest", "reader_hash",
-)  # fmt: skip
-_METRIC_COLUMNS = (
-    "edition_key", "words", "chars", "sentences", "readability", "pdf_count", "doc_count",
-    "reading_time",
-)  # fmt: skip
 
 
 def _content_ids(plan: PagePlan) -> list[str]:
@@ -831,48 +786,54 @@ def _content_ids(plan: PagePlan) -> list[str]:
     return [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in hexes]
 
 
+def _edition_rows(
+    plan: PagePlan, orgs: _Organisations, content_ids: list[str], type_key: dict[int, int]
+) -> Iterator[tuple[object, ...]]:
+    """Every edition's `dim_edition` row (`fast_write.EDITION_COLUMNS`), page after page.
+
+    Each edition's reader hash is the content loader's (`load_content.reader_hash`) of the
+    record a content item in that state would be, so that loading real content over the
+    generated pages makes a new edition exactly when the loader would.
+    """
+    first = plan.first_published.astype("datetime64[us]").tolist()
+    figures = np.stack([plan.words, plan.chars, plan.sentences, plan.pdfs, plan.docs]).T.tolist()
+    readability = plan.readability.tolist()
+    primary, extra = orgs.keys.tolist(), orgs.extra.tolist()
+    for i, own in _page_editions(plan):
+        d = int(plan.doc[i])
+        name = plan.types.names[d]
+        label = document_type_label(name)
+        words, chars, sentences, pdfs, docs = figures[i]
+        metrics = TextMetrics(words, chars, sentences, readability[i], pdfs, docs)
+        lead = OrganisationRef(orgs.content_ids[primary[i]])
+        refs = (lead, OrganisationRef(orgs.content_ids[extra[i]])) if extra[i] else (lead,)
+        # Each edition ends when the page's next begins; the last is live and the newest.
+        ends = [valid_from for _key, valid_from, _state in own[1:]] + [None]
+        for (key, valid_from, state), valid_to in zip(own, ends, strict=True):
+            description = f"{label}: {state.title[0].lower()}{state.title[1:]}."
+            record = EditionRecord(
+                content_id=content_ids[i], locale="en", base_path=state.base_path,
+                title=state.title, description=description, document_type=name,
+                schema_name=plan.types.schemas[d], publishing_app=plan.types.apps[d],
+                primary_organisation=lead, organisations=refs, first_published_at=first[i],
+                public_updated_at=state.public_updated, updated_at=None,
+                withdrawn=state.withdrawn, phase="live", metrics=metrics,
+            )  # fmt: skip
+            yield (
+                key, i + 1, content_ids[i], "en", state.base_path, state.title, description,
+                type_key[d], plan.types.schemas[d], plan.types.apps[d], primary[i],
+                first[i], state.public_updated, state.withdrawn, "live", valid_from,
+                valid_to, valid_to is None, valid_to is None, reader_hash(record),
+            )  # fmt: skip
+
+
 def _write_content(
     connection: Connection, plan: PagePlan, orgs: _Organisations, batch_id: int
 ) -> None:
     """Document types, pages, editions, their organisations and figures, in bulk."""
     used = np.unique(plan.doc).tolist()
     type_key = {d: k for k, d in enumerate(used, start=1)}
-    bulk_insert(
-        connection,
-        "dim_document_type",
-        ("document_type_key", "name", "label"),
-        [
-            (type_key[d], plan.types.names[d], document_type_label(plan.types.names[d]))
-            for d in used
-        ],
-    )
     content_ids = _content_ids(plan)
-    bulk_insert(
-        connection,
-        "dim_page",
-        ("page_id", "content_id", "locale"),
-        ((i + 1, content_ids[i], "en") for i in range(plan.pages)),
-    )
-    first = plan.first_published.astype("datetime64[us]").tolist()
-
-    def editions() -> Iterator[tuple]:
-        for i, own in _page_editions(plan):
-            d = int(plan.doc[i])
-            label = document_type_label(plan.types.names[d])
-            # Each edition ends when the page's next begins; the last is live and the newest.
-            ends = [valid_from for _key, valid_from, _state in own[1:]] + [None]
-            for (key, valid_from, state), valid_to in zip(own, ends, strict=True):
-                reader = f"{content_ids[i]}|{state.base_path}|{state.title}|{state.withdrawn}"
-                yield (
-                    key, i + 1, content_ids[i], "en", state.base_path, state.title,
-                    f"{label}: {state.title[0].lower()}{state.title[1:]}.",
-                    type_key[d], plan.types.schemas[d], plan.types.apps[d], int(orgs.keys[i]),
-                    first[i], state.public_updated, state.withdrawn, "live", valid_from,
-                    valid_to, valid_to is None, valid_to is None,
-                    hashlib.sha256(reader.encode()).hexdigest(),
-                )  # fmt: skip
-
-    bulk_insert(connection, "dim_edition", _EDITION_COLUMNS, editions(), {"batch_id": batch_id})
     # Every edition of a page has the page's organisations and body figures.
     keys = np.concatenate([np.arange(1, plan.pages + 1), plan.change_keys]).tolist()
     page_of = np.concatenate([np.arange(plan.pages), plan.change_page]).tolist()
@@ -884,261 +845,44 @@ def _write_content(
             if extra[i]:
                 yield key, extra[i], False
 
-    bulk_insert(
-        connection,
-        "link_edition_organisation",
-        ("edition_key", "organisation_key", "is_primary"),
-        links(),
-    )
     figures = np.stack([plan.words, plan.chars, plan.sentences, plan.pdfs, plan.docs]).T.tolist()
     readability = plan.readability.tolist()
 
-    def metrics() -> Iterator[tuple]:
+    def metrics() -> Iterator[tuple[object, ...]]:
         for key, i in zip(keys, page_of, strict=True):
             words, chars, sentences, pdfs, docs = figures[i]
             yield key, words, chars, sentences, readability[i], pdfs, docs, -(-words // 200)
 
-    bulk_insert(
-        connection, "fact_edition_metrics", _METRIC_COLUMNS, metrics(), {"batch_id": batch_id}
-    )
-    # The keys were given, not drawn from the sequences.
-    move_key_sequences(
+    write_content(
         connection,
-        {
-            "dim_document_type": "document_type_key",
-            "dim_page": "page_id",
-            "dim_edition": "edition_key",
-        },
+        batch_id,
+        document_types=[
+            (type_key[d], plan.types.names[d], document_type_label(plan.types.names[d]))
+            for d in used
+        ],
+        pages=((i + 1, content_ids[i], "en") for i in range(plan.pages)),
+        editions=_edition_rows(plan, orgs, content_ids, type_key),
+        links=links(),
+        metrics=metrics(),
     )
 
 
 # --------------------------------------------------------------------------- daily facts
 
 
-@dataclass(frozen=True)
-class _Day:
-    """One day's facts, in edition key order."""
-
-    date_key: int
-    edition_keys: np.ndarray
-    page_ids: np.ndarray
-    metrics: np.ndarray  # (10, rows), DAILY_METRICS order
-    with_feedex: np.ndarray  # bool per row: feedback was counted (as a feedback row would be)
-
-
-def _days(plan: PagePlan, traffic: Traffic) -> Iterator[_Day]:
+def _days(plan: PagePlan, traffic: Traffic) -> Iterator[FactDay]:
     """Every day of the range, one at a time: only one day is ever held."""
     for day in range(plan.days):
         editions = plan.edition_on(day)
         order = np.argsort(editions, kind="stable")
         metrics = traffic.day(day)[:, order]
-        yield _Day(
+        yield FactDay(
             date_key=date_key(plan.start + timedelta(days=day)),
             edition_keys=editions[order],
             page_ids=order + 1,
             metrics=metrics,
             with_feedex=metrics[DAILY_METRICS.index("feedex")] > 0,
         )
-
-
-_FACT_INDEX = "ix_fact_page_daily_page_id"
-# The varying columns of a fact row; batch_id and feedex_batch_id follow as constants.
-_FACT_COLUMNS = ("date_key", "edition_key", "page_id", *DAILY_METRICS)
-
-
-def _index_ddl(connection: Connection) -> str:
-    """The statement that made the page index, as the database holds it."""
-    if connection.dialect.name == "postgresql":
-        sql = (
-            "SELECT indexdef FROM pg_indexes WHERE indexname = %s AND schemaname = current_schema()"
-        )
-    else:
-        sql = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?"
-    ddl = connection.exec_driver_sql(sql, (_FACT_INDEX,)).scalar()
-    if not ddl:
-        raise ConfigError(f"index {_FACT_INDEX} is missing: is the schema migrated?")
-    return ddl
-
-
-# (engine, days, analytics batch, feedback batch, called after each day) -> rows written
-FactWriter = Callable[[Engine, Iterator[_Day], int, int, Callable[[_Day], None]], int]
-
-SQLITE_COMMIT_ROWS = 2_000_000  # rows per transaction: bounds the write-ahead log
-SQLITE_CHUNK_ROWS = 100_000  # rows per executemany: bounds the Python objects alive at once
-
-
-def _sqlite_facts(
-    engine: Engine,
-    days: Iterator[_Day],
-    analytics: int,
-    feedback: int,
-    done: Callable[[_Day], None],
-) -> int:
-    """executemany in transactions of a few million rows, the page index rebuilt after."""
-    with write_transaction(engine) as connection:
-        ddl = _index_ddl(connection)
-        connection.exec_driver_sql(f"DROP INDEX {_FACT_INDEX}")
-    rows = 0
-    try:
-        pending = iter(days)
-        while True:
-            with write_transaction(engine) as connection:
-                written = 0
-                for day in pending:
-                    _sqlite_day(connection, day, analytics, feedback)
-                    written += len(day.page_ids)
-                    done(day)
-                    if written >= SQLITE_COMMIT_ROWS:
-                        break
-            rows += written
-            if written < SQLITE_COMMIT_ROWS:
-                break
-    finally:
-        with write_transaction(engine) as connection:
-            connection.exec_driver_sql(ddl)
-    return rows
-
-
-def _sqlite_day(connection: Connection, day: _Day, analytics: int, feedback: int) -> None:
-    for counted in (False, True):
-        rows = np.flatnonzero(day.with_feedex == counted)
-        constants = {"batch_id": analytics, "feedex_batch_id": feedback if counted else None}
-        for lo in range(0, len(rows), SQLITE_CHUNK_ROWS):
-            at = rows[lo : lo + SQLITE_CHUNK_ROWS]
-            columns = [
-                [day.date_key] * len(at),
-                day.edition_keys[at].tolist(),
-                day.page_ids[at].tolist(),
-                *day.metrics[:, at].tolist(),
-            ]
-            bulk_insert(
-                connection, "fact_page_daily", _FACT_COLUMNS, zip(*columns, strict=True), constants
-            )
-
-
-_PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
-_PGCOPY_TRAILER = struct.pack("!h", -1)
-
-
-def _binary_sizes() -> dict[str, int]:
-    """Bytes of each fact column in COPY's binary format, from the schema's types."""
-    return {
-        c.name: 8 if isinstance(c.type, BigInteger) else 4 for c in FactPageDaily.__table__.columns
-    }
-
-
-def _binary_rows(columns: list[tuple[int, np.ndarray | int | None]], count: int) -> np.ndarray:
-    """`count` rows of COPY's binary format: per field its length then its big-endian value.
-
-    Args:
-        columns: (bytes, values) per column: an array, one int for every row, or None (NULL).
-        count: Rows.
-    """
-    fields: list[tuple[str, str]] = [("fields", ">i2")]
-    for i, (size, values) in enumerate(columns):
-        fields.append((f"n{i}", ">i4"))
-        if values is not None:
-            fields.append((f"v{i}", f">i{size}"))
-    rows = np.empty(count, dtype=fields)
-    rows["fields"] = len(columns)
-    for i, (size, values) in enumerate(columns):
-        rows[f"n{i}"] = -1 if values is None else size
-        if values is not None:
-            rows[f"v{i}"] = values
-    return rows.view(np.uint8)
-
-
-def _skip_foreign_key_checks(connection: Connection) -> Callable[[], None]:
-    """Spare the load its per-row foreign key checks; returns what puts them back.
-
-    The rows refer only to dates, editions, pages and batches this build wrote first, and
-    checking five keys a row took most of the load's time. A superuser's session skips the
-    checks (its replication role); any other drops the constraints and adds them again after,
-    as the database defines them, which checks all the rows in one pass per key.
-    """
-    if connection.exec_driver_sql("SELECT current_setting('is_superuser')").scalar() == "on":
-        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        return lambda: connection.exec_driver_sql("SET LOCAL session_replication_role = DEFAULT")
-    keys = connection.exec_driver_sql(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-        " WHERE conrelid = 'fact_page_daily'::regclass AND contype = 'f' ORDER BY conname"
-    ).all()
-    for name, _definition in keys:
-        connection.exec_driver_sql(f'ALTER TABLE fact_page_daily DROP CONSTRAINT "{name}"')
-
-    def restore() -> None:
-        for name, definition in keys:
-            connection.exec_driver_sql(
-                f'ALTER TABLE fact_page_daily ADD CONSTRAINT "{name}" {definition}'
-            )
-
-    return restore
-
-
-def _postgresql_facts(
-    engine: Engine,
-    days: Iterator[_Day],
-    analytics: int,
-    feedback: int,
-    done: Callable[[_Day], None],
-) -> int:
-    """Binary COPY day by day, in one transaction: a failure leaves the table as it was.
-
-    The page index is dropped first and built again after from the statement the migration
-    made; the table is truncated in the same transaction so that COPY ... FREEZE writes its
-    rows frozen and visible to all (no VACUUM needed after).
-    """
-    sizes = _binary_sizes()
-    names = [*_FACT_COLUMNS, "batch_id", "feedex_batch_id"]
-    rows = 0
-    with engine.connect() as connection, connection.begin():
-        ddl = _index_ddl(connection)
-        connection.exec_driver_sql(f"DROP INDEX {_FACT_INDEX}")
-        restore_checks = _skip_foreign_key_checks(connection)
-        connection.exec_driver_sql("TRUNCATE fact_page_daily")
-        sql = (
-            f"COPY fact_page_daily ({', '.join(names)}) FROM STDIN"
-            " WITH (FORMAT binary, FREEZE true)"
-        )
-        raw = connection.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(sql) as copy:
-            copy.write(_PGCOPY_HEADER)
-            for day in days:
-                for counted in (False, True):
-                    at = np.flatnonzero(day.with_feedex == counted)
-                    columns: list[tuple[int, np.ndarray | int | None]] = [
-                        (sizes["date_key"], day.date_key),
-                        (sizes["edition_key"], day.edition_keys[at]),
-                        (sizes["page_id"], day.page_ids[at]),
-                        *((sizes[m], day.metrics[k, at]) for k, m in enumerate(DAILY_METRICS)),
-                        (sizes["batch_id"], analytics),
-                        (sizes["feedex_batch_id"], feedback if counted else None),
-                    ]
-                    copy.write(memoryview(_binary_rows(columns, len(at))))
-                rows += len(day.page_ids)
-                done(day)
-            copy.write(_PGCOPY_TRAILER)
-        restore_checks()
-        # The server's memory, not ours: sorting 10^8 keys in memory is much faster.
-        connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
-        connection.exec_driver_sql(ddl)
-    return rows
-
-
-FACT_WRITERS: dict[str, FactWriter] = {"sqlite": _sqlite_facts, "postgresql": _postgresql_facts}
-
-
-def _analyze(engine: Engine) -> None:
-    """Statistics for the planner; on SQLite, fold the write-ahead log into the file."""
-    if engine.dialect.name == "postgresql":
-        # The facts are frozen already; VACUUM sets the visibility of the other tables too.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE")
-        return
-    with write_transaction(engine) as connection:
-        connection.exec_driver_sql("ANALYZE")
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 # --------------------------------------------------------------------------- the build
@@ -1180,7 +924,7 @@ class ScaleBuild:
 
 
 def _require_empty(connection: Connection) -> None:
-    if connection.execute(select(func.count()).select_from(DimPage)).scalar_one():
+    if page_count(connection):
         raise ConfigError(
             "the warehouse already holds pages: build the scale sample into an empty database"
         )
@@ -1239,54 +983,55 @@ def build_scale(
     progress("content", 0, days)
     with write_transaction(engine) as connection:
         _require_empty(connection)
-        build.organisations = connection.execute(
-            select(func.count()).select_from(DimOrganisation)
-        ).scalar_one()
         orgs = _assign_organisations(connection, plan, data)
-        content = _open_batch(connection, "content", uri, None, None)
+        build.organisations = len(orgs.content_ids)
+        content = open_generated_batch(connection, "content", uri)
         _write_content(connection, plan, orgs, content)
-        _close_batch(connection, content, plan.editions)
+        close_generated_batch(connection, content, plan.editions)
     build.batches["content"] = content
     build.editions = plan.editions
     lap("content")
 
     progress("facts", 0, days)
-    traffic = Traffic(plan, load_calibration(data))
-    with write_transaction(engine) as connection:
-        ensure_dates(connection, date_range(build.start, as_of))
-        analytics = _open_batch(connection, "analytics", uri, build.start, as_of)
-        feedback = _open_batch(connection, "feedback", uri, build.start, as_of)
-    build.batches.update(analytics=analytics, feedback=feedback)
-    written = counted = 0
-
-    def done(day: _Day) -> None:
-        nonlocal written, counted
-        written += 1
-        counted += int(day.with_feedex.sum())
-        progress("facts", written, days)
-
-    try:
-        build.facts = FACT_WRITERS[engine.dialect.name](
-            engine, _days(plan, traffic), analytics, feedback, done
-        )
-    except BaseException as exc:
-        # Say so in the batches (SQLite keeps the days it committed); the error is the news.
-        with contextlib.suppress(Exception), write_transaction(engine) as connection:
-            for batch in (analytics, feedback):
-                _close_batch(connection, batch, 0, "failed", str(exc)[:2000] or type(exc).__name__)
-        raise
-    with write_transaction(engine) as connection:
-        _close_batch(connection, analytics, build.facts)
-        _close_batch(connection, feedback, counted)
+    _write_facts(engine, build, plan, Traffic(plan, load_calibration(data)), progress)
     lap("facts")
 
     progress("rollups", days, days)
     build.rollup = refresh_rollups(engine, full=True)
     lap("rollups")
     progress("analyze", days, days)
-    _analyze(engine)
+    analyze(engine)
     lap("analyze")
     return build
+
+
+def _write_facts(
+    engine: Engine, build: ScaleBuild, plan: PagePlan, traffic: Traffic, progress: Progress
+) -> None:
+    """The dates, then every day's facts in an analytics and a feedback batch."""
+    uri = scale_uri(build.pages, build.days, build.seed, build.as_of)
+    with write_transaction(engine) as connection:
+        ensure_dates(connection, date_range(build.start, build.as_of))
+        analytics = open_generated_batch(connection, "analytics", uri, build.start, build.as_of)
+        feedback = open_generated_batch(connection, "feedback", uri, build.start, build.as_of)
+    build.batches.update(analytics=analytics, feedback=feedback)
+    written = counted = 0
+
+    def done(day: FactDay) -> None:
+        nonlocal written, counted
+        written += 1
+        counted += int(day.with_feedex.sum())
+        progress("facts", written, build.days)
+
+    try:
+        build.facts = write_fact_days(engine, _days(plan, traffic), analytics, feedback, done)
+    except BaseException as exc:
+        # Say so in the batches (SQLite keeps the days it committed); the error is the news.
+        fail_generated_batches(engine, (analytics, feedback), exc)
+        raise
+    with write_transaction(engine) as connection:
+        close_generated_batch(connection, analytics, build.facts)
+        close_generated_batch(connection, feedback, counted)
 
 
 # --------------------------------------------------------------------------- the next day
