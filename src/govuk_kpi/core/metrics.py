@@ -201,6 +201,24 @@ METRICS: tuple[Metric, ...] = (
         "percent",
         Ratio("searches", ("upviews",), scale=100.0, cap=100.0),
     ),
+    Metric(
+        "exit_rate",
+        "Share of the page's views after which the session left the site",
+        "derived",
+        "exits / pviews; NULL when pviews is 0",
+        "derived",
+        "ratio",
+        Ratio("exits", ("pviews",)),
+    ),
+    Metric(
+        "bounce_rate",
+        "Share of the sessions entering on the page that viewed no other page",
+        "derived",
+        "bounces / entrances; NULL when entrances is 0",
+        "derived",
+        "ratio",
+        Ratio("bounces", ("entrances",)),
+    ),
 )
 
 DAILY_METRICS: tuple[str, ...] = tuple(m.name for m in METRICS if m.grain == "daily")

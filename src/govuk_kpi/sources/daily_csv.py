@@ -35,19 +35,28 @@ from govuk_kpi.core.limits import (
     limits,
     too_early,
 )
-from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.core.paths import MAX_PATH_LENGTH, normalise_path
 from govuk_kpi.sources.arrow_memory import system_allocator
 from govuk_kpi.sources.records import Reject
 
-ANALYTICS_METRICS: tuple[str, ...] = tuple(m for m in DAILY_METRICS if m != "feedex")
-FEEDBACK_METRICS: tuple[str, ...] = ("feedex",)
+# The daily formats are a contract with whoever writes the files, so their columns are written
+# out here per version, not derived from the metric registry: a new daily metric is a new
+# version of the format (docs/formats.md), a deliberate change, never a silent one to the header
+# every file must have. `tests/sources/test_daily_csv_version.py` fails while the registry's
+# daily metrics and the current version's columns differ.
+FORMAT_VERSION = 1
+FORMAT_VERSIONS: dict[int, dict[str, tuple[str, ...]]] = {
+    1: {
+        "analytics": ("date", "path", "pviews", "upviews", "useful_yes", "useful_no", "searches",
+                      "entrances", "exits", "bounces", "page_time"),
+        "feedback": ("date", "path", "feedex"),
+    },
+}  # fmt: skip
+FORMATS: dict[str, tuple[str, ...]] = FORMAT_VERSIONS[FORMAT_VERSION]
+ANALYTICS_METRICS: tuple[str, ...] = FORMATS["analytics"][2:]
+FEEDBACK_METRICS: tuple[str, ...] = FORMATS["feedback"][2:]
 # Counts above this are garbage, and past 2**63 would wrap round in the int64 columns.
 MAX_COUNT = 2**53
-FORMATS: dict[str, tuple[str, ...]] = {
-    "analytics": ("date", "path", *ANALYTICS_METRICS),
-    "feedback": ("date", "path", *FEEDBACK_METRICS),
-}
 
 
 @dataclass

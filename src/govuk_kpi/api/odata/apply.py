@@ -1,6 +1,12 @@
 """`$apply` (OData Data Aggregation): filter, groupby and aggregate, compiled to SQL.
 
     $apply=filter(year eq 2026)/groupby((organisation,month),aggregate(pviews with sum as total))
+    $apply=groupby((organisation),aggregate(satisfaction))
+
+Each derived metric of the registry is a custom aggregate of the entity types that carry it
+(`Aggregation.CustomAggregate`, named after the property): `aggregate(satisfaction)` is the
+registry's `Ratio` over the sums of its inputs in each group, never a sum or mean of the rows'
+ratios, and null where the group's denominator is 0.
 
 Each transformation takes a relation (a subquery and its typed columns) and gives the next;
 the result is a select whose columns are the grouped properties and the aliases.
@@ -25,6 +31,7 @@ from govuk_kpi.api.odata.expressions import (
     tokenize,
 )
 from govuk_kpi.core.metrics import RATIOS
+from govuk_kpi.kpi.expressions import ratio, total
 
 METHODS = ("sum", "average", "min", "max", "countdistinct")
 UNSUPPORTED = ("compute", "concat", "expand", "search", "orderby", "top", "skip", "topcount",
@@ -36,7 +43,7 @@ _ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 @dataclass(frozen=True)
 class Aggregate:
     source: str | None  # None for $count
-    method: str  # sum, average, min, max, countdistinct, count
+    method: str  # sum, average, min, max, countdistinct, count, or custom (a custom aggregate)
     alias: str
 
 
@@ -127,8 +134,17 @@ def _aggregate(parser: Parser) -> Aggregate:
             raise ODataError(f"{source} cannot be aggregated")
         if not parser.at_word("with"):
             if parser.at_punct("("):
-                raise ODataError("custom aggregates are not supported", 501)
-            raise parser.error("expected 'with'")
+                raise ODataError("aggregating an expression is not supported", 501)
+            if not (parser.at_word("as") or parser.at_punct(",") or parser.at_punct(")")):
+                raise parser.error("expected 'with'")
+            # A custom aggregate: named alone, its alias optional (its own name by default).
+            alias = source
+            if parser.at_word("as"):
+                parser.advance()
+                alias = parser.expect_name()
+            if not _ALIAS.match(alias):
+                raise ODataError(f"invalid alias {alias!r}")
+            return Aggregate(source, "custom", alias)
         parser.advance()
         method = parser.expect_name()
         if method not in METHODS:
@@ -151,6 +167,30 @@ class Relation:
 
     columns: Columns
     where: list[ColumnElement] = field(default_factory=list)
+    entity_rows: bool = True  # the entity set's own rows (filtered), not an earlier aggregation
+
+
+def _custom_aggregate(
+    aggregate: Aggregate, relation: Relation, type_name: str
+) -> tuple[ColumnElement, str]:
+    """A derived metric over the rows of each group: its `Ratio` of their sums."""
+    name = aggregate.source
+    assert name is not None
+    definition = RATIOS.get(name)
+    if definition is None or name not in relation.columns:
+        raise ODataError(
+            f"{name!r} is not a custom aggregate of {type_name}; aggregate a property with a "
+            f"method, e.g. '{name} with sum as total'",
+            target=name,
+        )
+    if not relation.entity_rows or not set(definition.inputs) <= set(relation.columns):
+        raise ODataError(
+            f"the custom aggregate {name!r} applies to {type_name} rows, not to the output of "
+            "an earlier groupby() or aggregate()",
+            target=name,
+        )
+    sums = {m: total(relation.columns[m][0]) for m in definition.inputs}
+    return ratio(definition, sums), "Edm.Double"
 
 
 def _aggregate_column(aggregate: Aggregate, columns: Columns) -> tuple[ColumnElement, str]:
@@ -167,11 +207,13 @@ def _aggregate_column(aggregate: Aggregate, columns: Columns) -> tuple[ColumnEle
     if edm not in NUMERIC:
         raise ODataError(f"cannot {aggregate.method} {edm} property {aggregate.source!r}")
     if aggregate.source in RATIOS:
-        # A ratio of a period is the ratio of its sums, never a sum or mean of daily ratios.
+        # A ratio of a period is the ratio of its sums: a sum or mean of rows' ratios is not
+        # meaningful, so it is refused (400) and the custom aggregate offered instead.
         inputs = " and ".join(RATIOS[aggregate.source].inputs)
         raise ODataError(
-            f"cannot {aggregate.method} the ratio {aggregate.source!r}; "
-            f"aggregate {inputs} with sum and divide",
+            f"cannot {aggregate.method} the ratio {aggregate.source!r}: a {aggregate.method} of "
+            f"ratios is not meaningful; use the custom aggregate 'aggregate({aggregate.source})', "
+            f"the ratio of the sums of {inputs}",
             target=aggregate.source,
         )
     if aggregate.method == "average":
@@ -202,7 +244,10 @@ def apply_transformations(
         for aggregate in step.aggregates:
             if aggregate.alias in step.groups:
                 raise ODataError(f"alias {aggregate.alias!r} is also a grouped property")
-            column, edm = _aggregate_column(aggregate, relation.columns)
+            if aggregate.method == "custom":
+                column, edm = _custom_aggregate(aggregate, relation, type_name)
+            else:
+                column, edm = _aggregate_column(aggregate, relation.columns)
             out.append((aggregate.alias, column, edm))
         query = select(*[column.label(name) for name, column, _ in out])
         if relation.where:
@@ -210,7 +255,7 @@ def apply_transformations(
         if groups:
             query = query.group_by(*groups)
         sub = query.subquery(f"apply{number}")
-        relation = Relation({name: (sub.c[name], edm) for name, _, edm in out})
+        relation = Relation({name: (sub.c[name], edm) for name, _, edm in out}, entity_rows=False)
     final = select(*[column.label(name) for name, (column, _) in relation.columns.items()])
     if relation.where:
         final = final.where(*relation.where)

@@ -1,4 +1,10 @@
-"""CSDL of the entity model, as XML (OData 4.0) and as JSON (`$format=json`)."""
+"""CSDL of the entity model, as XML (OData 4.0) and as JSON (`$format=json`).
+
+Besides the types and sets, it says what `$apply` does (Data Aggregation 4.0): each entity set
+is annotated `Aggregation.ApplySupported` (filter, groupby, aggregate; no rollup), and each
+derived metric of the registry is an `Aggregation.CustomAggregate` of the entity types that
+carry it, named after its property and of its type.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,9 @@ from govuk_kpi.api.odata.model import CONTAINER, NAMESPACE, entity_sets
 
 EDMX = "http://docs.oasis-open.org/odata/ns/edmx"
 EDM = "http://docs.oasis-open.org/odata/ns/edm"
+_VOCABULARIES = "https://oasis-tcs.github.io/odata-vocabularies/vocabularies/"
+# The transformations `$apply` compiles (api.odata.apply); any other is refused.
+APPLY_TRANSFORMATIONS = ("filter", "groupby", "aggregate")
 # The instance annotation on every answer: whether its usage figures are generated sample data.
 GENERATED_TERM = "GeneratedData"
 GENERATED_ANNOTATION = f"@{NAMESPACE}.{GENERATED_TERM}"
@@ -58,6 +67,14 @@ def csdl_xml() -> bytes:
         if entity.description:
             note = etree.SubElement(kind, f"{{{EDM}}}Annotation", Term="Core.Description")
             note.set("String", entity.description)
+        for name in entity.custom_aggregates:
+            etree.SubElement(
+                kind,
+                f"{{{EDM}}}Annotation",
+                Term="Aggregation.CustomAggregate",
+                Qualifier=name,
+                String=entity.by_name[name].edm,
+            )
     term = etree.SubElement(schema, f"{{{EDM}}}Term", Name=GENERATED_TERM, Type="Edm.Boolean")
     note = etree.SubElement(term, f"{{{EDM}}}Annotation", Term="Core.Description")
     note.set("String", _GENERATED_DESCRIPTION)
@@ -73,13 +90,27 @@ def csdl_xml() -> bytes:
             etree.SubElement(
                 element, f"{{{EDM}}}NavigationPropertyBinding", Path=nav.name, Target=nav.target
             )
-    # Core vocabulary for the descriptions.
-    reference = etree.Element(
-        f"{{{EDMX}}}Reference",
-        Uri="https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Core.V1.xml",
-    )
-    etree.SubElement(reference, f"{{{EDMX}}}Include", Namespace="Org.OData.Core.V1", Alias="Core")
-    root.insert(0, reference)
+        supported = etree.SubElement(
+            element, f"{{{EDM}}}Annotation", Term="Aggregation.ApplySupported"
+        )
+        record = etree.SubElement(supported, f"{{{EDM}}}Record")
+        value = etree.SubElement(record, f"{{{EDM}}}PropertyValue", Property="Transformations")
+        listed = etree.SubElement(value, f"{{{EDM}}}Collection")
+        for name in APPLY_TRANSFORMATIONS:
+            etree.SubElement(listed, f"{{{EDM}}}String").text = name
+        etree.SubElement(
+            record,
+            f"{{{EDM}}}PropertyValue",
+            Property="Rollup",
+            EnumMember="Aggregation.RollupType/None",
+        )
+    # The vocabularies: Core for the descriptions, Aggregation for what $apply does.
+    for position, (namespace, alias) in enumerate(
+        (("Org.OData.Core.V1", "Core"), ("Org.OData.Aggregation.V1", "Aggregation"))
+    ):
+        reference = etree.Element(f"{{{EDMX}}}Reference", Uri=f"{_VOCABULARIES}{namespace}.xml")
+        etree.SubElement(reference, f"{{{EDMX}}}Include", Namespace=namespace, Alias=alias)
+        root.insert(position, reference)
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
@@ -106,6 +137,8 @@ def csdl_json() -> dict[str, Any]:
             }
         if entity.description:
             kind["@Core.Description"] = entity.description
+        for name in entity.custom_aggregates:
+            kind[f"@Aggregation.CustomAggregate#{name}"] = entity.by_name[name].edm
         schema[entity.type_name] = kind
     schema[GENERATED_TERM] = {
         "$Kind": "Term",
@@ -117,15 +150,23 @@ def csdl_json() -> dict[str, Any]:
         entry = {"$Collection": True, "$Type": entity.qualified_type}
         if entity.navs:
             entry["$NavigationPropertyBinding"] = {n.name: n.target for n in entity.navs}
+        entry["@Aggregation.ApplySupported"] = {
+            "Transformations": list(APPLY_TRANSFORMATIONS),
+            "Rollup": "None",
+        }
         container[entity.name] = entry
     schema[CONTAINER] = container
     return {
         "$Version": "4.0",
         "$EntityContainer": f"{NAMESPACE}.{CONTAINER}",
         "$Reference": {
-            "https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Core.V1.json": {
-                "$Include": [{"$Namespace": "Org.OData.Core.V1", "$Alias": "Core"}]
+            f"{_VOCABULARIES}{namespace}.json": {
+                "$Include": [{"$Namespace": namespace, "$Alias": alias}]
             }
+            for namespace, alias in (
+                ("Org.OData.Core.V1", "Core"),
+                ("Org.OData.Aggregation.V1", "Aggregation"),
+            )
         },
         NAMESPACE: schema,
     }
