@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from govuk_kpi.cli import main
 from govuk_kpi.reports.build import VOLATILE, build_reports
+from govuk_kpi.reports.manifest import SCHEMA_VERSION
 from govuk_kpi.reports.render import remote_assets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +89,12 @@ def test_every_report_builds_with_html_and_manifest(twice: dict) -> None:
         intro = next(c.source for c in executed.cells if c.cell_type == "markdown")
         assert 0 < html.index("<h1") < html.index(" ".join(intro.split()[:3])), name
     assert (out / "content-audit.csv").read_text().startswith("category,reasons,base_path")
+    # The build's own manifests, in memory, are what it wrote.
+    built = {m.report: m for m in twice["first"].manifests}
+    assert set(built) == REPORTS
+    for name, manifest in built.items():
+        assert (out / f"{name}.manifest.json").read_text() == manifest.to_json()
+        assert manifest.schema_version == SCHEMA_VERSION
 
 
 @pytest.mark.slow
@@ -147,6 +154,7 @@ def test_unchanged_reports_are_skipped_and_changes_rebuild(twice: dict, tmp_path
     shutil.copytree(twice["base"] / "first", out)
     again = build_reports([twice["params"]], url=twice["url"], out_root=out, notebook_dir=NOTEBOOKS)
     assert {o.status for o in again.outcomes} == {"skipped"}
+    assert {m.report for m in again.manifests} == REPORTS  # read back, typed
     changed = tmp_path / "changed.yaml"
     changed.write_text(SET.replace("old_years: 10.0", "old_years: 12.0"), encoding="utf-8")
     partly = build_reports([changed], url=twice["url"], out_root=out, notebook_dir=NOTEBOOKS)

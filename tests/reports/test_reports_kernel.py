@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from govuk_kpi.reports import build
+from govuk_kpi.reports import execute
 from govuk_kpi.reports.build import execute_report, shutdown_warm_kernel
 
 URL = "sqlite:///never-opened.db"
@@ -148,7 +148,7 @@ def test_a_dead_kernel_is_replaced(fresh: None, tmp_path: Path) -> None:
     after, again = run(tmp_path, "after", ok, "z")
     assert after["error"] is None
     assert look(again)["pid"] != look(first)["pid"]  # a new kernel
-    assert build._WARM is not None and build._WARM.starts == 2
+    assert execute._WARM is not None and execute._WARM.starts == 2
 
 
 def test_a_kernel_talks_over_private_unix_sockets_removed_when_it_ends(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from govuk_kpi.core.errors import ConfigError
 from govuk_kpi.reports import present
+from govuk_kpi.reports.manifest import Figure
 from govuk_kpi.reports.render import govuk_markdown, remote_assets
 from govuk_kpi.reports.site import _value, offline_css
 
@@ -34,11 +35,14 @@ def test_counts_ratios_and_changes_are_said_the_govuk_way() -> None:
 
 
 def test_index_headlines_use_the_units_recorded_or_the_label() -> None:
-    assert _value({"value": 34183106.0, "unit": "count"}) == "34,183,106"
-    assert _value({"value": 0.682, "label": "Satisfaction"}) == "68.2%"
-    assert _value({"value": 12.0, "label": "Working well"}) == "12"
-    assert _value({"value": 0.051, "unit": "ratio", "label": "Page views: change"}) == "up 5.1%"
-    assert _value({"value": None}) == "no data"
+    assert _value(Figure.from_dict({"value": 34183106.0, "unit": "count"})) == "34,183,106"
+    assert _value(Figure.from_dict({"value": 0.682, "label": "Satisfaction"})) == "68.2%"
+    assert _value(Figure.from_dict({"value": 12.0, "label": "Working well"})) == "12"
+    assert (
+        _value(Figure.from_dict({"value": 0.051, "unit": "ratio", "label": "Page views: change"}))
+        == "up 5.1%"
+    )
+    assert _value(Figure.from_dict({"value": None})) == "no data"
 
 
 def test_a_table_links_titles_aligns_figures_and_says_when_it_is_cut(shown) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ class ReportJob:
     as_of: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReportSet:
     """A validated `params/*.yaml`."""
 
@@ -67,6 +67,15 @@ class ReportSet:
     notebooks: list[str]
     organisations: list[str] | str | None
     parameters: dict[str, Any] = field(default_factory=dict)
+
+    def on(self, as_of: date) -> ReportSet:
+        """The same set as of another day (the pipeline's days), checked as `load_report_set`
+        checks it; the file is left as it is."""
+        try:
+            resolve_period(self.period, as_of)
+        except ConfigError as exc:
+            raise _error(self.path, "period", str(exc)) from None
+        return replace(self, as_of=as_of)
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,24 @@ def _check_type(path: Path, key: str, value: Any, declared: dict[str, Any]) -> N
         raise _error(path, key, f"expected {type_name}, got a boolean {value!r}")
     if not isinstance(value, expected):
         raise _error(path, key, f"expected {type_name}, got {type(value).__name__} {value!r}")
+
+
+def _check_parameters(
+    path: Path, parameters: Any, notebooks: list[str], declared: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The set's extra notebook parameters, each declared by a notebook and of its type."""
+    if not isinstance(parameters, dict):
+        raise _error(path, "parameters", "expected a mapping of notebook parameters")
+    for key, value in parameters.items():
+        where = f"parameters.{key}"
+        if key in RESERVED:
+            raise _error(path, where, "set by the builder; use the top-level key")
+        owners = [n for n in notebooks if key in declared[n]]
+        if not owners:
+            raise _error(path, where, f"no notebook of {', '.join(notebooks)} declares it")
+        for owner in owners:
+            _check_type(path, where, value, declared[owner][key])
+    return parameters
 
 
 def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> ReportSet:
@@ -194,18 +221,7 @@ def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> Repo
     if fanning and not organisations:
         needed = f"needed by {', '.join(fanning)} (declaring {FAN_OUT!r})"
         raise _error(path, "organisations", needed)
-    parameters = raw.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise _error(path, "parameters", "expected a mapping of notebook parameters")
-    for key, value in parameters.items():
-        where = f"parameters.{key}"
-        if key in RESERVED:
-            raise _error(path, where, "set by the builder; use the top-level key")
-        owners = [n for n in notebooks if key in declared[n]]
-        if not owners:
-            raise _error(path, where, f"no notebook of {', '.join(notebooks)} declares it")
-        for owner in owners:
-            _check_type(path, where, value, declared[owner][key])
+    parameters = _check_parameters(path, raw.get("parameters") or {}, notebooks, declared)
     name = raw.get("name", path.stem)
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
         raise _error(path, "name", f"expected a lower-case slug, got {name!r}")

@@ -42,7 +42,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from govuk_kpi.reports.build import ReportPool
+from govuk_kpi.reports.execute import ReportPool
 from govuk_kpi.reports.lifetime import die_with_parent
 
 FAMILY = "AF_UNIX"

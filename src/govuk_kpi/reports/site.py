@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.reports.manifest import MANIFEST_SUFFIX, Figure, Manifest, read_manifest
 from govuk_kpi.reports.present import change, day, figure_words
 from govuk_kpi.reports.render import TEMPLATES
 
@@ -103,11 +104,11 @@ def write_assets(root: str | Path) -> Path:
 
 
 # -- the index ---------------------------------------------------------------------------------
-def _value(figure: dict[str, Any], name: str = "") -> str:
+def _value(figure: Figure, name: str = "") -> str:
     """A headline figure as readers see it: 34,183,106; 68.2%; up 5.1%."""
-    value, unit = figure.get("value"), figure.get("unit")
+    value, unit = figure.value, figure.unit
     if isinstance(value, int | float) and not isinstance(value, bool):
-        label = str(figure.get("label") or "").lower()
+        label = str(figure.label or "").lower()
         if name.endswith("_change") or label.endswith(": change"):
             return change(value)
         if unit is None and label.startswith("satisfaction"):
@@ -116,62 +117,50 @@ def _value(figure: dict[str, Any], name: str = "") -> str:
     return "no data" if value is None else str(value)
 
 
-def load_manifests(root: Path) -> dict[str, list[dict[str, Any]]]:
-    """Manifests by report date, newest date first, reports by name."""
-    sets: dict[str, list[dict[str, Any]]] = {}
+def load_manifests(root: Path) -> dict[str, list[Manifest]]:
+    """Manifests by report date, newest date first, reports by name (any that cannot be read
+    as a manifest of a known schema version are left out)."""
+    sets: dict[str, list[Manifest]] = {}
     if not root.is_dir():
         return sets
     for folder in sorted((p for p in root.iterdir() if DATED.match(p.name)), reverse=True):
-        manifests = []
-        for path in sorted(folder.glob("*.manifest.json")):
-            try:
-                manifests.append(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, ValueError):
-                continue
+        read = (read_manifest(path) for path in sorted(folder.glob(f"*{MANIFEST_SUFFIX}")))
+        manifests = [m for m in read if m is not None]
         if manifests:
             sets[folder.name] = manifests
     return sets
 
 
-def _kind(manifest: dict[str, Any]) -> str:
-    return Path(str(manifest.get("notebook") or "")).stem
-
-
-def _report(as_of: str, manifest: dict[str, Any]) -> dict[str, Any]:
-    name = str(manifest.get("report", ""))
-    outputs = manifest.get("outputs") or {}
-    title = str(manifest.get("title") or name)
+def _report(as_of: str, manifest: Manifest) -> dict[str, Any]:
+    name, outputs, title = manifest.report, manifest.outputs, manifest.title
     figures = [
-        {"label": str(f.get("label") or n), "value": _value(f, n)}
-        for n, f in (manifest.get("figures") or {}).items()
-        if f.get("headline")
+        {"label": str(f.label or n), "value": _value(f, n)} for n, f in manifest.headlines().items()
     ]
     suffix = ": content performance"
     return {
         "title": title,
         # organisation reports are listed by the organisation's name alone
         "name": title.removesuffix(suffix),
-        "subtitle": str(manifest.get("subtitle") or ""),
-        "href": f"{as_of}/{outputs.get('html') or name + '.html'}",
-        "notebook_href": f"{as_of}/{outputs.get('notebook') or name + '.ipynb'}",
-        "manifest_href": f"{as_of}/{name}.manifest.json",
+        "subtitle": str(manifest.subtitle or ""),
+        "href": f"{as_of}/{outputs.html}",
+        "notebook_href": f"{as_of}/{outputs.notebook}",
+        "manifest_href": f"{as_of}/{name}{MANIFEST_SUFFIX}",
         "files": [
-            {"href": f"{as_of}/{f}", "text": f"Download the full list: {f}"}
-            for f in outputs.get("files", [])
+            {"href": f"{as_of}/{f}", "text": f"Download the full list: {f}"} for f in outputs.files
         ],
         "figures": figures,
         "by_label": {f["label"]: f["value"] for f in figures},
-        "generated": bool(manifest.get("generated_usage")),
-        "failed": manifest.get("status") == "failed",
-        "error": str(manifest.get("error") or ""),
+        "generated": manifest.generated_usage,
+        "failed": manifest.failed,
+        "error": str(manifest.error or ""),
     }
 
 
-def _groups(as_of: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _groups(as_of: str, manifests: list[Manifest]) -> list[dict[str, Any]]:
     """The reports of one date by kind: overview, audit, organisations A to Z, any others."""
     found: dict[str, list[dict[str, Any]]] = {}
     for manifest in manifests:
-        kind = _kind(manifest)
+        kind = manifest.kind
         key = kind if kind in dict(GROUPS) else "other"
         found.setdefault(key, []).append(_report(as_of, manifest))
     groups = []
@@ -221,7 +210,7 @@ def render_index(root: Path) -> str:
                 ),
             }
         )
-    generated = any(m.get("generated_usage") for ms in sets.values() for m in ms)
+    generated = any(m.generated_usage for ms in sets.values() for m in ms)
     html = environment.get_template("site.html.j2").render(sets=shown, generated=generated)
     return html.rstrip() + "\n"
 

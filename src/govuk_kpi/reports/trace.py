@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from govuk_kpi.core.errors import ConfigError
-from govuk_kpi.reports.build import MANIFEST_SUFFIX
+from govuk_kpi.reports.manifest import MANIFEST_SUFFIX, read_manifest
 from govuk_kpi.reports.site import DATED
 
 
@@ -37,17 +37,19 @@ def find_manifest(report: str, root: str | Path = "reports") -> Path:
 def trace(report: str, figure: str, root: str | Path = "reports") -> dict[str, Any]:
     """The figure's record from the report's manifest, with the load batches in full."""
     path = find_manifest(report, root)
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    figures = manifest.get("figures") or {}
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise ConfigError(f"{path}: cannot be read as a report manifest")
+    figures = manifest.figures
     if figure not in figures:
         raise ConfigError(
             f"{path}: no figure {figure!r}; the report records: {', '.join(figures) or 'none'}"
         )
-    found = dict(figures[figure])
-    by_id = {b["batch_id"]: b for b in manifest.get("batches", [])}
-    found["batches"] = [by_id[i] for i in found.get("batches", []) if i in by_id]
-    found.update(name=figure, manifest=str(path), report=manifest.get("report"))
-    found["generated_usage"] = manifest.get("generated_usage")
+    found = figures[figure].to_dict()
+    by_id = {b["batch_id"]: dict(b) for b in manifest.batches}
+    found["batches"] = [by_id[i] for i in figures[figure].batches if i in by_id]
+    found.update(name=figure, manifest=str(path), report=manifest.report)
+    found["generated_usage"] = manifest.generated_usage
     return found
 
 
