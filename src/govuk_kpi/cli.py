@@ -430,15 +430,10 @@ def _days_replaced(group) -> str:
 @_one_line_errors
 def rejects(ctx: click.Context, batch_id: int | None, limit: int) -> None:
     """List rejected rows with their reasons."""
-    from sqlalchemy import select
+    from govuk_kpi.kpi.provenance import rejects as newest_rejects
 
-    from govuk_kpi.warehouse.models import LoadReject
-
-    query = select(LoadReject).order_by(LoadReject.reject_id.desc()).limit(limit)
-    if batch_id is not None:
-        query = query.where(LoadReject.batch_id == batch_id)
     with _engine(ctx).connect() as connection:
-        rows = connection.execute(query).all()
+        rows = newest_rejects(connection, batch_id, limit)
     for row in rows:
         where = f"{row.source_file}, row {row.row_number}" if row.row_number else row.source_file
         click.echo(f"batch {row.batch_id}: {where}: {row.reason}")
@@ -857,7 +852,7 @@ def trace_figure(report: str, figure: str, out: Path, as_json: bool) -> None:
     type=click.Path(path_type=Path),
     default=Path("data/pipeline"),
     show_default=True,
-    help="Pipeline state: dated report sets, events.jsonl.",
+    help="Pipeline state: events.jsonl.",
 )
 @click.option(
     "--base-url",

@@ -9,7 +9,7 @@ import pytest
 from govuk_kpi.core.errors import ConfigError, UnknownOrganisation
 from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.kpi import Warehouse
-from govuk_kpi.kpi.warehouse import DEFAULT_PAGE_SIZE, TruncatedWarning
+from govuk_kpi.kpi.listing import DEFAULT_PAGE_SIZE, TruncatedWarning
 
 
 @pytest.fixture

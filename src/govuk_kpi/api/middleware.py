@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from anyio import to_thread
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govuk_kpi.api.problems import log, problem_response
-from govuk_kpi.warehouse.models import LoadBatch
+from govuk_kpi.kpi.provenance import freshness
 
 ALLOWED = ("GET", "HEAD", "OPTIONS")
 ALLOW_HEADER = ", ".join(ALLOWED)
@@ -120,16 +120,7 @@ class Freshness:
 
     def current(self) -> tuple[str, datetime | None]:
         with self.engine.connect() as connection:
-            batch_id, finished, started = connection.execute(
-                select(
-                    func.max(LoadBatch.batch_id),
-                    func.max(LoadBatch.finished_at),
-                    func.max(LoadBatch.started_at),
-                )
-            ).one()
-        newest = finished or started
-        if isinstance(newest, str):  # pragma: no cover - SQLite aggregates may return text
-            newest = datetime.fromisoformat(newest)
+            batch_id, newest = freshness(connection)
         return f"{batch_id or 0}:{newest.isoformat() if newest else ''}", newest
 
 

@@ -30,7 +30,7 @@ from govuk_kpi.core.metrics import (
 from govuk_kpi.core.paths import MAX_PATH_LENGTH, normalise_path
 from govuk_kpi.core.periods import NAMED, Period
 from govuk_kpi.kpi import Warehouse
-from govuk_kpi.kpi.warehouse import MAX_PAGE_SIZE, SORTABLE
+from govuk_kpi.kpi.listing import MAX_PAGE_SIZE, SORTABLE
 
 MAX_SEARCH_LENGTH = 300
 MAX_SPAN_DAYS = 3660

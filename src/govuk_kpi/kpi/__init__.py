@@ -2,8 +2,12 @@
 
 Notebooks and the API both call this, so a figure means the same everywhere. Every frame
 carries `attrs["query"]` (the SQL that made it) and `attrs["period"]` for provenance.
+
+`Warehouse` (`kpi/facade.py`) is the way in; each question is a module over a connection and a
+`query.Query`: `listing`, `page`, `organisations`, `document_types`, `site`, `trends`, `audit`,
+`coverage`, `provenance`; `frames` holds what they share, `sums` routes to the rollups.
 """
 
-from govuk_kpi.kpi.warehouse import Warehouse
+from govuk_kpi.kpi.facade import Warehouse
 
 __all__ = ["Warehouse"]

@@ -26,8 +26,23 @@ The queries are built here and run by `Warehouse.coverage` and `Warehouse.organi
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-from sqlalchemy import Connection, Select, Subquery, and_, case, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    ScalarSelect,
+    Select,
+    Subquery,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import InstrumentedAttribute
 
 from govuk_kpi.core.periods import Period
 from govuk_kpi.kpi.expressions import total
@@ -80,7 +95,7 @@ def organisation_pages() -> Subquery:
     )
 
 
-def _pages(*conditions) -> Select:
+def _pages(*conditions: ColumnElement[bool] | InstrumentedAttribute[bool]) -> ScalarSelect[Any]:
     """How many pages (newest editions) meet `conditions`, as a scalar subquery."""
     return (
         select(func.count())
@@ -92,7 +107,7 @@ def _pages(*conditions) -> Select:
 
 def coverage_select(
     connection: Connection, period: Period, organisation_keys: list[int] | None = None
-) -> Select:
+) -> Select[*tuple[Any, ...]]:
     """One row: the figures of `SITE_FIGURES` for `period` (and `ORGANISATION_FIGURES` for
     the organisation with these keys, its first key naming it)."""
     sums = page_sums(connection, period)
@@ -112,7 +127,7 @@ def coverage_select(
     )
     unmatched = (
         select(
-            func.coalesce(total(FactUnmatchedDaily.pviews), 0).label("pviews"),
+            func.coalesce(total(FactUnmatchedDaily.__table__.c.pviews), 0).label("pviews"),
             func.count(func.distinct(FactUnmatchedDaily.path)).label("paths"),
         )
         .where(

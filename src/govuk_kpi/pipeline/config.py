@@ -36,7 +36,7 @@ class pipeline_settings(luigi.Config):  # luigi names the config section after t
     snapshots = luigi.Parameter(default="data/snapshots", description="extract snapshots root")
     reports_out = luigi.Parameter(default="reports", description="reports root (the site)")
     notebooks = luigi.Parameter(default="notebooks", description="report notebooks folder")
-    work_dir = luigi.Parameter(default="data/pipeline", description="state: params, events")
+    work_dir = luigi.Parameter(default="data/pipeline", description="state: events")
     publish_dir = luigi.Parameter(default="", description="copy the site here ('' = no copy)")
     base_url = luigi.Parameter(default="https://www.gov.uk", description="GOV.UK to extract")
     rate = luigi.FloatParameter(default=10.0)

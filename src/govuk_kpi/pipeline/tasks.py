@@ -34,13 +34,19 @@ from pathlib import Path
 from typing import Any
 
 import luigi
-import yaml
-from sqlalchemy import func, select
 
 from govuk_kpi.core.errors import InputError
 from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.core.periods import resolve_period
 from govuk_kpi.core.version import code_version
+from govuk_kpi.kpi.checks import (
+    day_totals,
+    days_with_views,
+    live_edition_count,
+    organisation_count,
+    window_totals,
+)
+from govuk_kpi.kpi.provenance import daily_batch_inputs
 from govuk_kpi.pipeline.checks import Checks, examples
 from govuk_kpi.pipeline.config import is_ga4_export, landing_file, settings
 from govuk_kpi.pipeline.events import emit, now
@@ -55,14 +61,6 @@ from govuk_kpi.sources.hashing import file_sha256
 from govuk_kpi.sources.records import Reject
 from govuk_kpi.warehouse.batch import already_loaded
 from govuk_kpi.warehouse.calendar import date_key
-from govuk_kpi.warehouse.models import (
-    AggPageWindow,
-    DimEdition,
-    DimOrganisation,
-    FactPageDaily,
-    FactUnmatchedDaily,
-    LoadBatch,
-)
 
 NAMESPACE = "govuk_kpi"
 
@@ -326,7 +324,7 @@ class LoadOrganisations(PipelineTask):
             engine.dispose()
         self.rows = _batch_rows(result)
         with connect(_url()) as connection:
-            count = connection.execute(select(func.count()).select_from(DimOrganisation)).scalar()
+            count = organisation_count(connection)
         self.rows["organisations_in_warehouse"] = count
         self.checks.require("organisations in the warehouse", bool(count), "none")
 
@@ -373,9 +371,7 @@ class LoadContent(PipelineTask):
             "items rejected (see `govuk-kpi rejects`)",
         )
         with connect(_url()) as connection:
-            live = connection.execute(
-                select(func.count()).select_from(DimEdition).where(DimEdition.is_live)
-            ).scalar()
+            live = live_edition_count(connection)
         self.rows["live_editions"] = live
         self.checks.require("live editions in the warehouse", bool(live), "no live edition")
 
@@ -464,20 +460,9 @@ class _LoadDaily(PipelineTask):
 
     def check_output(self, checks: Checks, totals: dict[str, int]) -> None:
         """The warehouse's facts and unmatched rows for the day add up to the file's totals."""
-        key = date_key(self.date)
         metrics = list(totals)
         with connect(_url()) as connection:
-            facts = connection.execute(
-                select(*(func.coalesce(func.sum(getattr(FactPageDaily, m)), 0) for m in metrics))
-                .where(FactPageDaily.date_key == key)
-            ).one()  # fmt: skip
-            unmatched = connection.execute(
-                select(
-                    *(func.coalesce(func.sum(getattr(FactUnmatchedDaily, m)), 0) for m in metrics)
-                ).where(
-                    FactUnmatchedDaily.date_key == key, FactUnmatchedDaily.source == self.source
-                )
-            ).one()
+            facts, unmatched = day_totals(connection, self.date, metrics, self.source)
         warehouse = {m: int(f) + int(u) for m, f, u in zip(metrics, facts, unmatched, strict=True)}
         differ = [f"{m} {warehouse[m]} ≠ {totals[m]}" for m in metrics if warehouse[m] != totals[m]]
         checks.require(
@@ -604,16 +589,8 @@ class Rollups(PipelineTask):
             "last_batch_id": result.last_batch_id,
         }
         wanted = days_between(self.first, self.last)
-        span = (date_key(self.first), date_key(self.last))
         with connect(_url()) as connection:
-            present = set(
-                connection.execute(
-                    select(FactPageDaily.date_key)
-                    .where(FactPageDaily.date_key.between(*span))
-                    .group_by(FactPageDaily.date_key)
-                    .having(func.sum(FactPageDaily.pviews) > 0)
-                ).scalars()
-            )
+            present = days_with_views(connection, self.first, self.last)
             missing = [d for d in wanted if date_key(d) not in present]
             checks.require(
                 "no date missing in the range",
@@ -621,12 +598,7 @@ class Rollups(PipelineTask):
                 f"no page views on {examples(str(d) for d in missing)}",
             )
             checks.require("rollups fresh", not stale_rollups(connection), "still stale")
-            windows = connection.execute(
-                select(
-                    AggPageWindow.window,
-                    *(func.sum(getattr(AggPageWindow, m)) for m in DAILY_METRICS),
-                ).group_by(AggPageWindow.window)
-            ).all()
+            windows = window_totals(connection)
         for window, *sums in windows:
             totals = dict(zip(DAILY_METRICS, sums, strict=True))
             checks.not_negative(f"{window} totals not negative", totals)
@@ -665,16 +637,7 @@ def _day_hashes(first: date, last: date, period_start: date, period_end: date) -
     outside = [d for d in days_between(period_start, period_end) if not first <= d <= last]
     if outside:
         with connect(_url()) as connection:
-            batches = connection.execute(
-                select(LoadBatch.source, LoadBatch.sha256, LoadBatch.date_from, LoadBatch.date_to)
-                .where(
-                    LoadBatch.status == "loaded",
-                    LoadBatch.source.in_(("analytics", "feedback")),
-                    LoadBatch.date_from <= period_end,
-                    LoadBatch.date_to >= period_start,
-                )
-                .order_by(LoadBatch.batch_id)
-            ).all()
+            batches = daily_batch_inputs(connection, period_start, period_end)
         for source, sha, date_from, date_to in batches:  # newest last, so it wins
             for day in outside:
                 if date_from <= day <= date_to:
@@ -722,25 +685,8 @@ class Reports(PipelineTask):
     def output(self) -> StampTarget:
         return StampTarget(self.stamp_path(), self.fingerprint)
 
-    def params_file(self) -> Path:
-        """The report set with `as_of` set to this day (the builder reads a file)."""
-        source = Path(self.report_set)
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
-        raw["as_of"] = self.date.isoformat()
-        raw.setdefault("name", source.stem)
-        target = Path(settings().work_dir) / "params" / f"{source.stem}-{self.date}.yaml"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        temporary.write_text(
-            f"# {source} as of {self.date}, written by the pipeline\n"
-            + yaml.safe_dump(raw, sort_keys=False),
-            encoding="utf-8",
-        )
-        os.replace(temporary, target)
-        return target
-
     def execute(self) -> None:
-        from govuk_kpi.reports.build import MANIFEST_SUFFIX, build_reports, read_manifest
+        from govuk_kpi.reports.build import build_reports
 
         checks = self.checks = Checks(f"reports {Path(self.report_set).name} as of {self.date}")
         fingerprint = self.fingerprint()
@@ -749,7 +695,7 @@ class Reports(PipelineTask):
         pool = _REPORT_SERVICE.connect() if _REPORT_SERVICE is not None else None
         try:
             result = build_reports(
-                [self.params_file()],
+                [_report_set(self.report_set).on(self.date)],  # as of this day, in memory
                 url=_url(),
                 out_root=out_root,
                 notebook_dir=Path(settings().notebooks),
@@ -770,13 +716,12 @@ class Reports(PipelineTask):
             examples(f"{o.as_of}/{o.name}: {o.error}" for o in result.failed),
         )
         names = sorted(o.name for o in result.outcomes)
+        manifests = {m.report: m for m in result.manifests}
         for name in names:
-            manifest = (
-                read_manifest(out_root / self.date.isoformat() / f"{name}{MANIFEST_SUFFIX}") or {}
-            )
-            checks.require(f"{name} manifest ok", manifest.get("status") == "ok", "not ok")
-            for figure_name, figure in (manifest.get("figures") or {}).items():
-                value = figure.get("value")
+            manifest = manifests.get(name)
+            checks.require(f"{name} manifest ok", manifest is not None and manifest.ok, "not ok")
+            for figure_name, figure in manifest.figures.items() if manifest else ():
+                value = figure.value
                 # The ratio itself (`site.satisfaction`), not its change on the period before.
                 if figure_name.endswith("satisfaction") and isinstance(value, int | float):
                     checks.ratio_in_unit_interval(

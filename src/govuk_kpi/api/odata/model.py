@@ -11,7 +11,7 @@ from functools import cache
 
 from sqlalchemy import Select, and_, select
 
-from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS
+from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS, RATIOS
 from govuk_kpi.kpi.expressions import derived_columns
 from govuk_kpi.warehouse.models import (
     AggPageMonthly,
@@ -71,6 +71,16 @@ class EntitySet:
 
     def nav(self, name: str) -> Nav | None:
         return next((n for n in self.navs if n.name == name), None)
+
+    @property
+    def custom_aggregates(self) -> tuple[str, ...]:
+        """The derived metrics it carries with their inputs: each is a custom aggregate of the
+        type (Data Aggregation), named after its property, the ratio of a group's sums."""
+        return tuple(
+            name
+            for name, definition in RATIOS.items()
+            if name in self.by_name and set(definition.inputs) <= set(self.by_name)
+        )
 
 
 def _metric_props() -> tuple[Prop, ...]:

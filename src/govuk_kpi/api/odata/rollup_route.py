@@ -13,13 +13,12 @@ page-level route, and so does every query while the rollup is stale.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, case, select
+from sqlalchemy import Connection
 
 from govuk_kpi.api.odata.apply import Aggregate, Transformation, apply_transformations
 from govuk_kpi.api.odata.expressions import Columns, ODataError
 from govuk_kpi.core.metrics import DAILY_METRICS
-from govuk_kpi.warehouse.models import AggOrganisationMonthly, DimMonth, DimOrganisation
-from govuk_kpi.warehouse.rollups import organisation_monthly_is_fresh
+from govuk_kpi.kpi.sums import organisation_monthly, organisation_monthly_is_fresh
 
 ROUTED_ENTITY = "MonthlyMetrics"
 # Not a name a request can spell (the parser never yields "$" names as properties), so a
@@ -29,26 +28,7 @@ _PAGES = "$pages"
 
 def _grain_columns() -> Columns:
     """The `MonthlyMetrics` properties that the rollup's grain keeps, plus its page count."""
-    agg = AggOrganisationMonthly
-    source = (
-        select(
-            agg.month_key,
-            DimMonth.slug.label("month"),
-            DimMonth.year,
-            DimMonth.first_day,
-            # 0 stands for "no organisation" in the rollup; MonthlyMetrics shows it as null.
-            case((agg.organisation_key == 0, None), else_=agg.organisation_key).label(
-                "organisation_key"
-            ),
-            DimOrganisation.slug.label("organisation"),
-            *[getattr(agg, m) for m in DAILY_METRICS],
-            agg.pages.label(_PAGES),
-        )
-        .select_from(agg)
-        .join(DimMonth, DimMonth.month_key == agg.month_key)
-        .outerjoin(DimOrganisation, DimOrganisation.organisation_key == agg.organisation_key)
-        .subquery("organisation_monthly")
-    )
+    source = organisation_monthly(_PAGES)
     edm = {"month_key": "Edm.Int32", "month": "Edm.String", "year": "Edm.Int32"}
     edm |= {"first_day": "Edm.Date", "organisation_key": "Edm.Int64"}
     edm |= {"organisation": "Edm.String"}
