@@ -8,7 +8,6 @@ database: they return records, and raise `InputError` for input that cannot be a
 
 from __future__ import annotations
 
-import errno
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from govuk_kpi.sources.json_input import (
     text_value,
 )
 from govuk_kpi.sources.json_input import parse as parse_json
+from govuk_kpi.sources.reading import readable
 from govuk_kpi.sources.records import EditionRecord, OrganisationRef
 from govuk_kpi.sources.text_metrics import text_metrics
 
@@ -455,13 +455,7 @@ def content_item_files(path: Path) -> list[Path]:
             p for p in path.rglob("*") if p.suffix.lower() in {".json", ".jsonl"} and not p.is_dir()
         ]
         return sorted(files, key=lambda p: p.relative_to(path).as_posix())
-    try:
-        path.stat()
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            raise InputError(path, "no such file or directory") from None
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    return [path]
+    return [readable(path)]
 
 
 def read_content_items(

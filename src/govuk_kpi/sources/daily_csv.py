@@ -11,12 +11,11 @@ are summed: analytics tools split one page over case and query-string variants.
 from __future__ import annotations
 
 import csv
-import gc
 import hashlib
 import io
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -29,7 +28,6 @@ import pyarrow.csv as pa_csv
 
 from govuk_kpi.core.errors import InputError
 from govuk_kpi.core.limits import (
-    MAX_FILE_BYTES_ENV,
     MAX_LINE_BYTES_ENV,
     Limits,
     limits,
@@ -37,6 +35,7 @@ from govuk_kpi.core.limits import (
 )
 from govuk_kpi.core.paths import MAX_PATH_LENGTH, normalise_path
 from govuk_kpi.sources.arrow_memory import system_allocator
+from govuk_kpi.sources.reading import MAX_COUNT, cannot_read, decode_utf8, gc_paused, too_large
 from govuk_kpi.sources.records import Reject
 
 # The daily formats are a contract with whoever writes the files, so their columns are written
@@ -52,11 +51,12 @@ FORMAT_VERSIONS: dict[int, dict[str, tuple[str, ...]]] = {
         "feedback": ("date", "path", "feedex"),
     },
 }  # fmt: skip
+# The current version's columns, one entry per registered source of this format
+# (`registry.SOURCES`, `format="daily-csv"`; tests/sources/test_source_registry.py holds the
+# two to each other). The very dict of the version: a published version is the contract.
 FORMATS: dict[str, tuple[str, ...]] = FORMAT_VERSIONS[FORMAT_VERSION]
 ANALYTICS_METRICS: tuple[str, ...] = FORMATS["analytics"][2:]
 FEEDBACK_METRICS: tuple[str, ...] = FORMATS["feedback"][2:]
-# Counts above this are garbage, and past 2**63 would wrap round in the int64 columns.
-MAX_COUNT = 2**53
 
 
 @dataclass
@@ -85,16 +85,6 @@ class DailyRows:
         return None if self.frame.empty else self.frame["date"].max().date()
 
 
-def _decode(path: Path, data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        row = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            str(path), f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}", row
-        ) from None
-
-
 def _check_header(path: Path, header: Sequence[str], expected: Sequence[str]) -> None:
     names = [name.strip() for name in header]
     missing = [c for c in expected if c not in names]
@@ -110,22 +100,6 @@ def _check_header(path: Path, header: Sequence[str], expected: Sequence[str]) ->
         raise InputError(str(path), "; ".join(problems) + f" (expected: {','.join(expected)})", 1)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large file's rows are built.
-
-    Reading makes no reference cycles worth collecting, but the collector's full passes over
-    the hundreds of thousands of strings and rows in memory cost a large file seconds.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def read_daily_csv(path: Path | str, source: str, *, today: date | None = None) -> DailyRows:
     """Read one daily CSV of the given source format ("analytics" or "feedback").
 
@@ -137,14 +111,13 @@ def read_daily_csv(path: Path | str, source: str, *, today: date | None = None) 
     Raises:
         InputError: a whole-file problem; nothing of the file should be loaded.
     """
-    with _gc_paused(), system_allocator():
+    with gc_paused(), system_allocator():
         return _read_daily_csv(Path(path), source, today)
 
 
 def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
     path = Path(path)
     expected = FORMATS[source]
-    metrics = expected[2:]
     bounds = limits()
     # The csv module's own cap on a field (128 KiB) would fail first, with its own words.
     csv.field_size_limit(max(csv.field_size_limit(), bounds.max_line_bytes))
@@ -159,8 +132,18 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
     if plain is not None:
         frame, rows_read = plain
         return DailyRows(source, path, sha, frame, [], rows_read)
-    text = _decode(path, data)
+    text = decode_utf8(path, data)
     del data
+    _check_text(path, text, expected)
+    frame = _text_frame(path, text, expected)
+    checked = _Checked(frame.index)
+    out = checked.rows(frame, expected[2:], today or date.today(), bounds.earliest_day)
+    return DailyRows(source, path, sha, out, checked.rejects(text), len(frame))
+
+
+def _check_text(path: Path, text: str, expected: Sequence[str]) -> None:
+    """The whole-file checks of the text: not empty, the header, no last line cut short, and
+    every row as many fields as the header."""
     if not text or text.isspace():  # as `not text.strip()`, without copying the text
         raise InputError(str(path), "empty file: expected a header row", 1)
     header_end = text.find("\n")
@@ -177,6 +160,10 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
                 lines,
             )
     _check_field_counts(path, text, len(header))
+
+
+def _text_frame(path: Path, text: str, expected: Sequence[str]) -> pd.DataFrame:
+    """The rows as text, numbered by their lines in the file, blank lines dropped."""
     try:
         # All text first: counts are validated here so a bad one rejects its row, not the file.
         frame = pd.read_csv(
@@ -201,46 +188,66 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
     frame.index = pd.RangeIndex(2, len(frame) + 2)  # row numbers as the file counts them
     if (frame["date"] == "").any():  # only a row with no date can be all blank
         frame = frame[(frame != "").any(axis=1)]  # blank lines are no rows
-    rows_read = len(frame)
-    reasons = pd.Series("", index=frame.index, dtype=object)
-    rejected = np.zeros(rows_read, dtype=bool)  # reasons != "", kept as a mask (cheaper)
+    return frame
 
-    def reject(mask: pd.Series | np.ndarray, reason: str | pd.Series) -> None:
-        fresh = np.asarray(mask, dtype=bool) & ~rejected
+
+class _Checked:
+    """The rows' checks: each row's first problem is its reject reason."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.reasons = pd.Series("", index=index, dtype=object)
+        self.rejected = np.zeros(len(index), dtype=bool)  # reasons != "", kept as a mask
+
+    def reject(self, mask: pd.Series | np.ndarray, reason: str | pd.Series) -> None:
+        fresh = np.asarray(mask, dtype=bool) & ~self.rejected
         if fresh.any():
-            reasons[fresh] = reason if isinstance(reason, str) else reason[fresh]
-            rejected[fresh] = True
+            self.reasons[fresh] = reason if isinstance(reason, str) else reason[fresh]
+            self.rejected[fresh] = True
 
-    days, date_problems = _parse_days(frame["date"], today or date.today(), bounds.earliest_day)
-    reject(date_problems != "", date_problems)
+    def rejects(self, text: str) -> list[Reject]:
+        return _rejects(text, self.reasons[self.rejected]) if self.rejected.any() else []
 
-    values = {}
-    for name in metrics:
-        number = _plain_counts(frame[name])
-        if number is None:
-            column = frame[name].str.strip()
-            # Past a few dozen characters no count is whole and in range; Python would refuse
-            # to read tens of thousands of digits as a number at all.
-            long = column.str.len() > _MAX_COUNT_TEXT
-            reject(long & column.str.isdigit(), f"{name} is too large (more than {MAX_COUNT})")
-            column = column.mask(long, "")
-            number = pd.to_numeric(column, errors="coerce")
-            bad = number.isna() | (number != np.floor(number.fillna(0)))
-            reject(bad, f"{name} is not a whole number")
-            reject(~bad & (number < 0), f"{name} is negative")
-            reject(~bad & (number > MAX_COUNT), f"{name} is too large (more than {MAX_COUNT})")
-        values[name] = number
+    def rows(
+        self, frame: pd.DataFrame, metrics: Sequence[str], today: date, earliest: date
+    ) -> pd.DataFrame:
+        """The good rows, summed per day and normalised path; the others' reasons noted."""
+        days, date_problems = _parse_days(frame["date"], today, earliest)
+        self.reject(date_problems != "", date_problems)
+        values = {name: self.counts(frame[name], name) for name in metrics}
+        normal, path_problems = _normalise_paths(frame["path"])
+        bad_path = (path_problems != "").to_numpy()
+        if bad_path.any():
+            self.reject(bad_path, "path: " + path_problems)
+        duplicate = frame.duplicated(["date", "path"], keep="first")
+        self.reject(duplicate, "duplicate of an earlier row for the same date and path")
+        return _good_rows(days, normal, values, ~self.rejected, metrics)
 
-    normal, path_problems = _normalise_paths(frame["path"])
-    bad_path = (path_problems != "").to_numpy()
-    if bad_path.any():
-        reject(bad_path, "path: " + path_problems)
+    def counts(self, raw: pd.Series, name: str) -> np.ndarray | pd.Series:
+        """A count column as numbers; rows with a count that is not one are rejected."""
+        number = _plain_counts(raw)
+        if number is not None:
+            return number
+        column = raw.str.strip()
+        # Past a few dozen characters no count is whole and in range; Python would refuse
+        # to read tens of thousands of digits as a number at all.
+        long = column.str.len() > _MAX_COUNT_TEXT
+        self.reject(long & column.str.isdigit(), f"{name} is too large (more than {MAX_COUNT})")
+        column = column.mask(long, "")
+        numbers = pd.to_numeric(column, errors="coerce")
+        bad = numbers.isna() | (numbers != np.floor(numbers.fillna(0)))
+        self.reject(bad, f"{name} is not a whole number")
+        self.reject(~bad & (numbers < 0), f"{name} is negative")
+        self.reject(~bad & (numbers > MAX_COUNT), f"{name} is too large (more than {MAX_COUNT})")
+        return numbers
 
-    duplicate = frame.duplicated(["date", "path"], keep="first")
-    reject(duplicate, "duplicate of an earlier row for the same date and path")
 
-    good = ~rejected
-    rejects = _rejects(text, reasons[rejected]) if rejected.any() else []
+def _good_rows(
+    days: pd.Series,
+    normal: pd.Series,
+    values: dict[str, np.ndarray | pd.Series],
+    good: np.ndarray,
+    metrics: Sequence[str],
+) -> pd.DataFrame:
     out = pd.DataFrame({"date": days[good].astype("datetime64[s]"), "path": normal[good]})
     for name in metrics:
         column = values[name]
@@ -252,7 +259,11 @@ def _read_daily_csv(path: Path, source: str, today: date | None) -> DailyRows:
         out = out.groupby(["date", "path"], as_index=False, sort=False)[list(metrics)].sum()
     out = out.reset_index(drop=True)
     out["path"] = out["path"].astype("str")  # as the fast path gives them: Arrow strings
-    return DailyRows(source, path, sha, out, rejects, rows_read)
+    return out
+
+
+class _NotPlain(Exception):
+    """The file is not plain: the pandas path reads it, with its rejects and messages."""
 
 
 def _read_plain(
@@ -268,11 +279,29 @@ def _read_plain(
     pandas path below gives the very same frame; anything else returns None so that the pandas
     path reads the file, with its rejects and error messages.
     """
+    try:
+        table = _plain_table(data, expected)
+        rows = table.num_rows
+        # Dates: a day file holds one or a few distinct dates, each checked once.
+        dates = table.column("date").combine_chunks().dictionary_encode()
+        days = _plain_days(dates.dictionary.to_pylist(), today or date.today(), earliest)
+        date_codes = dates.indices.to_numpy()
+        values = {name: _plain_numbers(table.column(name), rows) for name in expected[2:]}
+        raw = table.column("path")
+        del table
+        normal = _plain_paths(raw, rows)
+        return _plain_frame(days, date_codes, values, raw, normal), rows
+    except _NotPlain:
+        return None
+
+
+def _plain_table(data: bytes, expected: Sequence[str]) -> pa.Table:
+    """The file as a table of strings, split on commas and newlines alone."""
     header = (",".join(expected) + "\n").encode()
     if not data.startswith(header):
-        return None
+        raise _NotPlain
     if any(data.find(mark, len(header)) != -1 for mark in _UNPLAIN):
-        return None
+        raise _NotPlain
     try:
         table = pa_csv.read_csv(
             pa.py_buffer(data),
@@ -292,68 +321,81 @@ def _read_plain(
             ),
         )
     except (pa.ArrowException, ValueError):  # ragged rows, bad UTF-8: the pandas path says
-        return None
-    rows = table.num_rows
-    if rows == 0 or table.column_names != list(expected):
-        return None
+        raise _NotPlain from None
+    if table.num_rows == 0 or table.column_names != list(expected):
+        raise _NotPlain
+    return table
 
-    # Dates: a day file holds one or a few distinct dates, each checked once.
-    dates = table.column("date").combine_chunks().dictionary_encode()
-    limit = today or date.today()
+
+def _plain_days(texts: list[str], limit: date, earliest: date) -> list[date]:
+    """The distinct dates, each a valid day no later than `limit` nor earlier than `earliest`."""
     days = []
-    for text in dates.dictionary.to_pylist():
+    for text in texts:
         if not _PLAIN_DATE.fullmatch(text):
-            return None
+            raise _NotPlain
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            return None
+            raise _NotPlain from None
         if day > limit or day < earliest or day.year < 1700:  # rejects: the pandas path's
-            return None
+            raise _NotPlain
         days.append(day)
-    date_codes = dates.indices.to_numpy()
-    day_values = np.array(days, dtype="datetime64[s]")[date_codes]
+    return days
 
-    values = {}
-    for name in expected[2:]:
-        column = table.column(name)
-        if not pc.all(pc.ascii_is_decimal(column)).as_py():  # non-empty, ASCII digits only
-            return None
-        # Chunk by chunk into one array: no cast column beside it, no copy to join its chunks.
-        number = np.empty(rows, dtype=np.int64)
-        start = 0
-        for chunk in column.chunks:
-            try:
-                number[start : start + len(chunk)] = chunk.cast(pa.int64()).to_numpy()
-            except pa.ArrowException:  # past int64
-                return None
-            start += len(chunk)
-        if number.max() > MAX_COUNT:
-            return None
-        values[name] = number
 
-    raw = table.column("path")
-    del table
+def _plain_numbers(column: pa.ChunkedArray, rows: int) -> np.ndarray:
+    """A count column of plain ASCII digits up to `MAX_COUNT`, as int64."""
+    if not pc.all(pc.ascii_is_decimal(column)).as_py():  # non-empty, ASCII digits only
+        raise _NotPlain
+    # Chunk by chunk into one array: no cast column beside it, no copy to join its chunks.
+    number = np.empty(rows, dtype=np.int64)
+    start = 0
+    for chunk in column.chunks:
+        try:
+            number[start : start + len(chunk)] = chunk.cast(pa.int64()).to_numpy()
+        except pa.ArrowException:  # past int64
+            raise _NotPlain from None
+        start += len(chunk)
+    if number.max() > MAX_COUNT:
+        raise _NotPlain
+    return number
+
+
+def _plain_paths(raw: pa.ChunkedArray, rows: int) -> pa.ChunkedArray:
+    """The paths normalised: the already normal ones untouched, the others by the full rules."""
     already = pc.and_(
         pc.match_substring_regex(raw, _ALREADY_NORMAL_RE2),
         pc.less_equal(pc.binary_length(raw), MAX_PATH_LENGTH),
     )
     others = np.flatnonzero(~already.to_numpy(zero_copy_only=False))
-    normal = raw
-    if len(others):
-        unplain = raw.take(pa.array(others)).to_pylist()
-        if any(v[:1] in (" ", "\t") for v in unplain):
-            return None  # the pandas path drops a field's leading blanks
-        done, problems = _normalise_paths(pd.Series(unplain, dtype=object))
-        if (problems != "").any():
-            return None
-        mask = np.zeros(rows, dtype=bool)
-        mask[others] = True
-        normal = pc.replace_with_mask(raw, pa.array(mask), pa.array(done.tolist(), pa.string()))
+    if not len(others):
+        return raw
+    unplain = raw.take(pa.array(others)).to_pylist()
+    if any(v[:1] in (" ", "\t") for v in unplain):
+        raise _NotPlain  # the pandas path drops a field's leading blanks
+    done, problems = _normalise_paths(pd.Series(unplain, dtype=object))
+    if (problems != "").any():
+        raise _NotPlain
+    mask = np.zeros(rows, dtype=bool)
+    mask[others] = True
+    return pc.replace_with_mask(raw, pa.array(mask), pa.array(done.tolist(), pa.string()))
 
-    # Rows for the same date and normalised path are summed; a duplicate of an earlier row
-    # (the same date and raw path) is a reject, left to the pandas path. Groups are numbered
-    # in order of first appearance, as pandas' groupby(sort=False) orders them.
+
+def _plain_frame(
+    days: list[date],
+    date_codes: np.ndarray,
+    values: dict[str, np.ndarray],
+    raw: pa.ChunkedArray,
+    normal: pa.ChunkedArray,
+) -> pd.DataFrame:
+    """The rows, those of the same date and normalised path summed.
+
+    A duplicate of an earlier row (the same date and raw path) is a reject, left to the pandas
+    path. Groups are numbered in order of first appearance, as pandas' groupby(sort=False)
+    orders them.
+    """
+    rows = len(date_codes)
+    day_values = np.array(days, dtype="datetime64[s]")[date_codes]
     encoded = pc.dictionary_encode(normal)
     if isinstance(encoded, pa.ChunkedArray):  # its chunks share one dictionary
         groups = pa.chunked_array([c.indices for c in encoded.chunks], pa.int32()).to_numpy()
@@ -362,12 +404,11 @@ def _read_plain(
     if len(days) > 1:
         groups, _ = pd.factorize(date_codes.astype(np.int64) * rows + groups)
     first = _first_of_groups(groups)
-    variants = not first.all()
-    if variants:
+    if not first.all():  # variants of one page
         merged = np.flatnonzero(np.bincount(groups)[groups] > 1)
         pairs = zip(groups[merged].tolist(), raw.take(pa.array(merged)).to_pylist(), strict=True)
         if len(set(pairs)) < len(merged):
-            return None
+            raise _NotPlain
         later = merged[~first[merged]]
         for name, number in values.items():
             summed = number[first]
@@ -376,8 +417,7 @@ def _read_plain(
         day_values = day_values[first]
         normal = normal.filter(pa.array(first))
     path = normal.to_pandas()  # pandas' `str` dtype over the same Arrow data
-    out = pd.DataFrame({"date": day_values, "path": path, **values}, copy=False)
-    return out, rows
+    return pd.DataFrame({"date": day_values, "path": path, **values}, copy=False)
 
 
 def _first_of_groups(groups: np.ndarray) -> np.ndarray:
@@ -415,14 +455,10 @@ def _read_bytes(path: Path, bounds: Limits) -> bytes:
     try:
         size = path.stat().st_size
         if size > bounds.max_file_bytes:
-            raise InputError(
-                str(path),
-                f"the file is {size:,} bytes, over the limit of {bounds.max_file_bytes:,} "
-                f"(raise {MAX_FILE_BYTES_ENV} to allow it)",
-            )
+            raise too_large(path, size, bounds.max_file_bytes)
         return path.read_bytes()
     except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+        raise cannot_read(path, exc) from None
 
 
 def _plain_line_ends(data: bytes) -> bytes:

@@ -62,16 +62,19 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from govuk_kpi.core.errors import InputError
-from govuk_kpi.core.limits import MAX_JSON_DEPTH_ENV, limits, too_early
+from govuk_kpi.core.limits import MAX_JSON_DEPTH_ENV, Limits, limits, too_early
 from govuk_kpi.core.paths import normalise_path
-from govuk_kpi.sources.daily_csv import ANALYTICS_METRICS, MAX_COUNT, DailyRows
-from govuk_kpi.sources.hashing import file_sha256
+from govuk_kpi.sources.daily_csv import ANALYTICS_METRICS, DailyRows
 from govuk_kpi.sources.json_input import too_deep
 from govuk_kpi.sources.lines import Line, read_lines
+from govuk_kpi.sources.reading import (
+    MAX_COUNT,
+    PageKey,
+    check_totals,
+    daily_frame,
+    input_sha256,
+)
 from govuk_kpi.sources.records import Reject
 
 FEEDBACK_EVENT = "form_submit"
@@ -237,6 +240,23 @@ class _Tallies:
             defaultdict(list),
         )
 
+    def figures(self) -> dict[PageKey, dict[str, int]]:
+        """Every metric per (day, page): the counts, with the sessions' entrances, exits and
+        bounces, the users' unique views and the engagement in seconds added."""
+        counts = self.counts
+        for views in self.sessions.values():
+            views.sort()
+            first, last = views[0], views[-1]
+            counts[(first[1], first[2])]["entrances"] += 1
+            counts[(last[1], last[2])]["exits"] += 1
+            if len(views) == 1:
+                counts[(first[1], first[2])]["bounces"] += 1
+        for key, users_seen in self.users.items():
+            counts[key]["upviews"] = len(users_seen)
+        for key, ms in self.engagement_ms.items():
+            counts[key]["page_time"] = round(ms / 1000)
+        return counts
+
     def add(self, event: _Counted) -> None:
         if event.engaged_ms > 0:
             self.engagement_ms[event.page] += event.engaged_ms
@@ -260,12 +280,17 @@ def read_ga4_events(path: Path | str, *, today: date | None = None) -> DailyRows
             the file and line.
     """
     path = Path(path)
-    try:
-        sha = file_sha256(path)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    bounds = limits()
-    latest = today or date.today()
+    sha = input_sha256(path)
+    tallies, rejects, rows_read = _tally(path, limits(), today or date.today())
+    counts = tallies.figures()
+    keys = sorted(k for k, v in counts.items() if any(v.values()))
+    check_totals(path, ((key, counts[key]) for key in keys))
+    frame = daily_frame(keys, counts, ANALYTICS_METRICS)
+    return DailyRows("analytics", path, sha, frame, rejects, rows_read)
+
+
+def _tally(path: Path, bounds: Limits, latest: date) -> tuple[_Tallies, list[Reject], int]:
+    """The file's events tallied line by line; the rejects; the events read."""
     paths = _Paths()
     tallies = _Tallies.empty()
     seen: dict[bytes, int] = {}  # a digest of each counted event → its line
@@ -283,52 +308,30 @@ def read_ga4_events(path: Path | str, *, today: date | None = None) -> DailyRows
             )
         rows_read += 1
         try:
-            event = _parse(path, line, bounds.max_json_depth)
-            counted = _event(event, bounds.earliest_day, latest, paths)
-            if counted is None:
-                continue  # an event this warehouse does not count (scroll, click, ...)
-            earlier = seen.setdefault(_digest(counted), line.number)
-            if earlier != line.number:
-                raise ValueError(f"duplicate of the event on line {earlier}")
+            counted = _counted_line(path, line, bounds, latest, paths, seen)
         except ValueError as exc:
             rejects.append(Reject(line.number, str(exc), line.text[:RAW_LINE_CHARS]))
             continue
-        tallies.add(counted)
+        if counted is not None:  # None: an event this warehouse does not count (scroll, ...)
+            tallies.add(counted)
     if rows_read == 0:
         raise InputError(str(path), "empty file: expected one GA4 event per line", 1)
+    return tallies, rejects, rows_read
 
-    counts = tallies.counts
-    for views in tallies.sessions.values():
-        views.sort()
-        first, last = views[0], views[-1]
-        counts[(first[1], first[2])]["entrances"] += 1
-        counts[(last[1], last[2])]["exits"] += 1
-        if len(views) == 1:
-            counts[(first[1], first[2])]["bounces"] += 1
-    for key, users_seen in tallies.users.items():
-        counts[key]["upviews"] = len(users_seen)
-    for key, ms in tallies.engagement_ms.items():
-        counts[key]["page_time"] = round(ms / 1000)
 
-    keys = [k for k, v in counts.items() if any(v.values())]
-    keys.sort()
-    for key in keys:
-        for name, value in counts[key].items():
-            if value > MAX_COUNT:
-                raise InputError(
-                    str(path),
-                    f"{name} of {key[1]} on {key[0].isoformat()} adds up to {value:,}, "
-                    f"more than {MAX_COUNT:,}",
-                )
-    frame = pd.DataFrame(
-        {
-            "date": pd.to_datetime([k[0] for k in keys]).astype("datetime64[s]"),
-            "path": pd.Series([k[1] for k in keys], dtype="str"),  # as read_daily_csv gives
-        }
-    )
-    for name in ANALYTICS_METRICS:
-        frame[name] = np.array([counts[k][name] for k in keys], dtype=np.int64)
-    return DailyRows("analytics", path, sha, frame, rejects, rows_read)
+def _counted_line(
+    path: Path, line: Line, bounds: Limits, latest: date, paths: _Paths, seen: dict[bytes, int]
+) -> _Counted | None:
+    """What one line's event adds; ValueError (its reject reason) for a duplicate of an
+    earlier counted event or one that cannot count."""
+    event = _parse(path, line, bounds.max_json_depth)
+    counted = _event(event, bounds.earliest_day, latest, paths)
+    if counted is None:
+        return None
+    earlier = seen.setdefault(_digest(counted), line.number)
+    if earlier != line.number:
+        raise ValueError(f"duplicate of the event on line {earlier}")
+    return counted
 
 
 def _parse(path: Path, line: Line, max_depth: int) -> Any:
@@ -371,6 +374,45 @@ def _digest(counted: _Counted) -> bytes:
 def _event(event: Any, earliest: date, latest: date, paths: _Paths) -> _Counted | None:
     """What the event adds to the tallies; None for an event not counted; ValueError (the
     reject reason) when it cannot count."""
+    name, day = _name_and_day(event, earliest, latest)
+    raw_stamp = event.get("event_timestamp")
+    stamp = _timestamp(raw_stamp, name)
+    params = event_params(event)
+    session, engaged = _session_and_engagement(params)
+    feedback = _is_feedback(name, params)
+    counted = name in {PAGE_VIEW, SEARCH_EVENT} or feedback
+    if not counted and not isinstance(engaged, int):
+        return None
+    page = (day, paths(params.get("page_location"), "page_location"))
+    raw_user = event.get("user_pseudo_id")
+    user = raw_user if isinstance(raw_user, str) and raw_user else None
+    viewer = user if name == PAGE_VIEW else None
+    text = _answer(params)
+    metric, metric_page = _metric(name, feedback, page, params, paths)
+    return _Counted(
+        page=page,
+        metric=metric,
+        metric_page=metric_page,
+        engaged_ms=engaged if isinstance(engaged, int) else 0,
+        user=viewer,
+        session=(viewer, session) if viewer is not None and session is not None else None,
+        stamp=stamp,
+        identity=(
+            name,
+            event["event_date"],
+            stamp if raw_stamp is not None else None,
+            user,
+            session,
+            page[1],
+            metric_page[1],
+            engaged if isinstance(engaged, int) else None,
+            text.strip().lower() if isinstance(text, str) else None,
+        ),
+    )
+
+
+def _name_and_day(event: Any, earliest: date, latest: date) -> tuple[str, date]:
+    """The event's name and day, checked: ValueError (the reject reason) otherwise."""
     if not isinstance(event, Mapping):
         raise ValueError(f"event is a JSON {type(event).__name__}, not an object")
     name = event.get("event_name")
@@ -381,69 +423,56 @@ def _event(event: Any, earliest: date, latest: date, paths: _Paths) -> _Counted 
         raise ValueError(f"event_date {day.isoformat()} is in the future")
     if day < earliest:
         raise ValueError(f"event_{too_early(day, earliest)}")
-    raw_stamp = event.get("event_timestamp")
+    return name, day
+
+
+def _timestamp(raw_stamp: Any, name: str) -> int:
+    """The event's timestamp (0 for none, but a page view must have one)."""
     if raw_stamp is None:
         if name == PAGE_VIEW:
             raise ValueError("page_view has no event_timestamp")
-        stamp = 0
-    else:
-        stamp = whole_number(raw_stamp, "event_timestamp")
-        if stamp < 0:
-            raise ValueError(f"event_timestamp {stamp} is negative")
-    params = event_params(event)
+        return 0
+    stamp = whole_number(raw_stamp, "event_timestamp")
+    if stamp < 0:
+        raise ValueError(f"event_timestamp {stamp} is negative")
+    return stamp
+
+
+def _session_and_engagement(params: Mapping[str, Any]) -> tuple[int | None, Any]:
+    """The event's ga_session_id (a whole number, or None) and engagement_time_msec."""
     session = params.get("ga_session_id")
     if session is not None:
         session = whole_number(session, "ga_session_id")
     engaged = params.get("engagement_time_msec")
     if isinstance(engaged, int) and engaged > MAX_COUNT:
         raise ValueError(f"engagement_time_msec {engaged:,} is more than {MAX_COUNT:,}")
-    feedback = _is_feedback(name, params)
-    counted = name in {PAGE_VIEW, SEARCH_EVENT} or feedback
-    if not counted and not isinstance(engaged, int):
-        return None
-    page = (day, paths(params.get("page_location"), "page_location"))
-    metric: str | None = None
-    metric_page = page
-    user = session_key = None
-    raw_user = event.get("user_pseudo_id")
-    text = _answer(params)
+    return session, engaged
+
+
+def _metric(
+    name: str, feedback: bool, page: PageKey, params: Mapping[str, Any], paths: _Paths
+) -> tuple[str | None, PageKey]:
+    """The metric the event counts (None: engagement only) and the page it counts on."""
     if name == PAGE_VIEW:
-        metric = "pviews"
-        if isinstance(raw_user, str) and raw_user:
-            user = raw_user
-            if session is not None:
-                session_key = (raw_user, session)
-    elif name == SEARCH_EVENT:
-        metric = "searches"
-        if page[1] == SEARCH_PAGE or page[1].startswith(SEARCH_PAGE + "/"):
-            referrer = params.get("page_referrer")
-            if isinstance(referrer, str) and referrer.strip():
-                # A referrer off GOV.UK leaves the search counted on the search page.
-                with contextlib.suppress(ValueError):
-                    metric_page = (day, paths(referrer, "page_referrer"))
-    elif feedback:
-        answer = str(text or "").strip().lower()
-        metric = "useful_yes" if answer == "yes" else "useful_no"
-    return _Counted(
-        page=page,
-        metric=metric,
-        metric_page=metric_page,
-        engaged_ms=engaged if isinstance(engaged, int) else 0,
-        user=user,
-        session=session_key,
-        stamp=stamp,
-        identity=(
-            name,
-            event["event_date"],
-            stamp if raw_stamp is not None else None,
-            raw_user if isinstance(raw_user, str) and raw_user else None,
-            session,
-            page[1],
-            metric_page[1],
-            engaged if isinstance(engaged, int) else None,
-            text.strip().lower() if isinstance(text, str) else None,
-        ),
-    )
+        return "pviews", page
+    if name == SEARCH_EVENT:
+        return "searches", _search_page(page, params, paths)
+    if feedback:
+        answer = str(_answer(params) or "").strip().lower()
+        return ("useful_yes" if answer == "yes" else "useful_no"), page
+    return None, page
+
+
+def _search_page(page: PageKey, params: Mapping[str, Any], paths: _Paths) -> PageKey:
+    """Where a search counts: its page, but on the search page itself its referrer."""
+    day, path = page
+    if path == SEARCH_PAGE or path.startswith(SEARCH_PAGE + "/"):
+        referrer = params.get("page_referrer")
+        if isinstance(referrer, str) and referrer.strip():
+            # A referrer off GOV.UK leaves the search counted on the search page.
+            with contextlib.suppress(ValueError):
+                return (day, paths(referrer, "page_referrer"))
+    return page
 
 
 def _is_feedback(name: str, params: Mapping[str, Any]) -> bool:

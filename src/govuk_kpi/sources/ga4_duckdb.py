@@ -38,11 +38,11 @@ import pandas as pd
 from govuk_kpi.core.errors import InputError
 from govuk_kpi.core.limits import limits
 from govuk_kpi.core.paths import decode_escapes
-from govuk_kpi.sources.daily_csv import ANALYTICS_METRICS, MAX_COUNT, DailyRows
+from govuk_kpi.sources.daily_csv import ANALYTICS_METRICS, DailyRows
 from govuk_kpi.sources.ga4 import diagnose, reject_reason
 from govuk_kpi.sources.ga4_sql import FIGURE_COLUMNS, duckdb_sql
-from govuk_kpi.sources.hashing import file_sha256
 from govuk_kpi.sources.lines import is_gzip
+from govuk_kpi.sources.reading import MAX_COUNT, input_sha256
 from govuk_kpi.sources.records import Reject
 
 # DuckDB's own memory: beyond it, it spills to its temporary folder.
@@ -215,10 +215,7 @@ def read_ga4(path: Path | str, *, today: date | None = None) -> DailyRows:
         InputError: the file cannot be read as a whole, naming the file (and line, for JSON).
     """
     path = Path(path)
-    try:
-        sha = file_sha256(path)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    sha = input_sha256(path)
     bounds = limits()
     latest = today or date.today()
     sql = duckdb_sql(bounds.earliest_day, latest)

@@ -41,7 +41,7 @@ from functools import cache
 from pathlib import Path
 
 from govuk_kpi.core.paths import MAX_PATH_LENGTH
-from govuk_kpi.sources.daily_csv import MAX_COUNT
+from govuk_kpi.sources.reading import MAX_COUNT
 
 FEEDBACK_SECTION = "Is this page useful?"
 SEARCH_PAGE = "/search"
@@ -212,6 +212,22 @@ def transpile_to_duckdb() -> Ga4Sql:
 def definition() -> Ga4Sql:
     """The definition, in BigQuery's dialect, with the window as parameters `@earliest` and
     `@latest` (DATE): events dated `earliest`..`latest` count."""
+    return Ga4Sql(
+        checked=_checked(),
+        grouped=_grouped(),
+        events="SELECT * FROM grouped WHERE reason IS NULL AND kind IS NOT NULL",
+        sessions=_sessions(),
+        figures=_figures(),
+        rejects="SELECT reason, raw, copies FROM grouped WHERE reason IS NOT NULL",
+        duplicates="SELECT SUM(copies - 1) FROM events",
+        read="SELECT SUM(copies) FROM grouped",
+    )
+
+
+def _checked_stages() -> list[dict[str, str]]:
+    """The columns `checked` works out of each raw event, stage by stage: whether its date is
+    shaped as one, its day, its kind, its page keys (of `page_location` and, for a search,
+    of `page_referrer`), and the page a metric counts on."""
     shaped = {"date_shaped": "REGEXP_CONTAINS(event_date, r'^[0-9]{8}$')"}
     day = {
         "day": (
@@ -243,6 +259,11 @@ def definition() -> Ga4Sql:
       ELSE page
     END""",
     }
+    return [shaped, day, kind, *pages, final]
+
+
+def _checked() -> str:
+    """`checked`: every event with its reject reason (NULL when it counts), kind and page keys."""
     checked = f"""
 SELECT
   IF(reason IS NULL, NULL, raw) AS raw,
@@ -273,8 +294,13 @@ FROM (
       WHEN kind IS NULL THEN NULL
       ELSE page_problem
     END AS reason
-  FROM ({_staged("SELECT * FROM events_raw", [shaped, day, kind, *pages, final])})
+  FROM ({_staged("SELECT * FROM events_raw", _checked_stages())})
 )"""
+    return checked
+
+
+def _grouped() -> str:
+    """`grouped`: the events grouped, each duplicate once with its `copies`."""
     # Every event in one grouping, so that one pass over the events gives all three answers:
     # the counted events (each duplicate once, `copies` of it), the rejects, and how many
     # were ignored (one group, its keys all NULL).
@@ -300,7 +326,31 @@ SELECT
 FROM checked
 -- a duplicate: the same user's same event at the same moment, the same in all the figures read
 GROUP BY reason, {", ".join(f"IF({ignored}, NULL, {key})" for key in keys)}"""
-    events = "SELECT * FROM grouped WHERE reason IS NULL AND kind IS NOT NULL"
+    return grouped
+
+
+def _sessions() -> str:
+    """`sessions`: each session's first and last page view (zero-padded timestamp + day +
+    page), and how many it had."""
+    sessions = """
+SELECT
+  MIN(view) AS first_view,
+  MAX(view) AS last_view,
+  COUNT(*) AS views
+FROM (
+  SELECT
+    user_pseudo_id,
+    ga_session_id,
+    CONCAT(LPAD(CAST(event_timestamp AS STRING), 20, '0'), event_date, page) AS view
+  FROM events
+  WHERE kind = 'page_view' AND user_pseudo_id IS NOT NULL AND ga_session_id IS NOT NULL
+)
+GROUP BY user_pseudo_id, ga_session_id"""
+    return sessions
+
+
+def _figures() -> str:
+    """`figures`: one row per (event_date, page) with every analytics metric."""
     figures = """
 SELECT
   event_date,
@@ -348,24 +398,7 @@ FULL OUTER JOIN (
   )
   GROUP BY 1, 2
 ) USING (event_date, page)"""
-    sessions = """
-SELECT
-  MIN(view) AS first_view,
-  MAX(view) AS last_view,
-  COUNT(*) AS views
-FROM (
-  SELECT
-    user_pseudo_id,
-    ga_session_id,
-    CONCAT(LPAD(CAST(event_timestamp AS STRING), 20, '0'), event_date, page) AS view
-  FROM events
-  WHERE kind = 'page_view' AND user_pseudo_id IS NOT NULL AND ga_session_id IS NOT NULL
-)
-GROUP BY user_pseudo_id, ga_session_id"""
-    rejects = "SELECT reason, raw, copies FROM grouped WHERE reason IS NOT NULL"
-    duplicates = "SELECT SUM(copies - 1) FROM events"
-    read = "SELECT SUM(copies) FROM grouped"
-    return Ga4Sql(checked, grouped, events, sessions, figures, rejects, duplicates, read)
+    return figures
 
 
 def _write_duckdb_file() -> None:

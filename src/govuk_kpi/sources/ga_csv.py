@@ -39,18 +39,24 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from govuk_kpi.core.errors import InputError
-from govuk_kpi.core.limits import MAX_FILE_BYTES_ENV, limits, too_early
+from govuk_kpi.core.limits import limits, too_early
 from govuk_kpi.core.paths import normalise_path
-from govuk_kpi.sources.daily_csv import ANALYTICS_METRICS, MAX_COUNT, DailyRows
+from govuk_kpi.sources.daily_csv import ANALYTICS_METRICS, DailyRows
 from govuk_kpi.sources.hashing import file_sha256
 from govuk_kpi.sources.lines import Line, read_lines
+from govuk_kpi.sources.reading import (
+    MAX_COUNT,
+    PageKey,
+    cannot_read,
+    check_totals,
+    daily_frame,
+    too_large,
+)
 from govuk_kpi.sources.records import Reject
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -132,13 +138,9 @@ def _open(path: Path) -> tuple[str, Iterator[Line]]:
         size = path.stat().st_size
         sha = file_sha256(path)
     except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+        raise cannot_read(path, exc) from None
     if size > limit:
-        raise InputError(
-            str(path),
-            f"the file is {size:,} bytes, over the limit of {limit:,} "
-            f"(raise {MAX_FILE_BYTES_ENV} to allow it)",
-        )
+        raise too_large(path, size, limit)
     return sha, read_lines(path, gzipped=False)
 
 
@@ -161,23 +163,36 @@ def read_ga_pages_csv(
     # The csv module's own cap on a field (128 KiB) would fail first, with its own words.
     csv.field_size_limit(max(csv.field_size_limit(), bounds.max_line_bytes))
     sha, lines = _open(path)
+    comments, header_line = _comments_and_header(path, lines)
+    header = [h.strip().lower() for h in _fields(path, header_line)]
+    columns = _columns(path, header, header_line)
+    if day is None and "date" not in columns:
+        day = _report_day(path, comments)
+    table = _Table(path, header, columns, day, today or date.today(), bounds.earliest_day)
+    table.read(lines)
+    check_totals(path, table.rows.items())
+    frame = daily_frame(sorted(table.rows), table.rows, ANALYTICS_METRICS)
+    return DailyRows("analytics", path, sha, frame, table.rejects, table.rows_read)
+
+
+def _comments_and_header(path: Path, lines: Iterator[Line]) -> tuple[list[Line], Line]:
+    """The `#` comment lines before the table, and its header line."""
     comments: list[Line] = []
-    header_line: Line | None = None
     for line in lines:
         if line.text.startswith("#"):
             comments.append(line)
         elif line.text.strip():
-            header_line = line
-            break
-    if header_line is None:
-        raise InputError(str(path), "no table: expected a header row after the # comments", 1)
-    header = [h.strip().lower() for h in _fields(path, header_line)]
+            return comments, line
+    raise InputError(str(path), "no table: expected a header row after the # comments", 1)
+
+
+def _columns(path: Path, header: list[str], header_line: Line) -> dict[str, int]:
+    """Where each known column is (its first alias present), a path and views column needed."""
     columns: dict[str, int] = {}
     for name, aliases in COLUMNS.items():
-        for alias in aliases:
-            if alias in header:
-                columns[name] = header.index(alias)
-                break
+        found = next((header.index(alias) for alias in aliases if alias in header), None)
+        if found is not None:
+            columns[name] = found
     missing = [n for n in ("path", "pviews") if n not in columns]
     if missing:
         wanted = {"path": "Page / Page path", "pviews": "Pageviews / Views"}
@@ -187,98 +202,105 @@ def read_ga_pages_csv(
             f"(columns: {', '.join(header)})",
             header_line.number,
         )
-    fixed_day = day
-    if fixed_day is None and "date" not in columns:
-        period = _period(path, comments)
-        if period is None:
-            raise InputError(
-                str(path), "which day? no Date column and no date range in the # header"
-            )
-        if period[0] != period[1]:
-            raise InputError(
-                str(path),
-                f"covers {period[0]} to {period[1]} with no Date column: daily facts need "
-                "one day per row (export with the Date dimension, or one day per file)",
-            )
-        fixed_day = period[0]
+    return columns
 
-    limit = today or date.today()
-    earliest = bounds.earliest_day
-    rejects: list[Reject] = []
-    rows: dict[tuple[date, str], dict[str, int]] = {}
-    raw_seen: set[tuple[date, str]] = set()
-    rows_read = 0
-    table_rows = 0
-    totals_seen = False
+
+def _report_day(path: Path, comments: Sequence[Line]) -> date:
+    """The one day a report without a `Date` column covers, as its `#` header says."""
+    period = _period(path, comments)
+    if period is None:
+        raise InputError(str(path), "which day? no Date column and no date range in the # header")
+    if period[0] != period[1]:
+        raise InputError(
+            str(path),
+            f"covers {period[0]} to {period[1]} with no Date column: daily facts need "
+            "one day per row (export with the Date dimension, or one day per file)",
+        )
+    return period[0]
+
+
+@dataclass
+class _Table:
+    """The report's table read row by row: the figures per (day, page), and the rejects."""
+
+    path: Path
+    header: list[str]
+    columns: dict[str, int]
+    day: date | None  # the report's one day, when it has no Date column
+    latest: date
+    earliest: date
+    rows: dict[PageKey, dict[str, int]] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+    rows_read: int = 0
+    table_rows: int = 0
+    raw_seen: set[tuple[date, str]] = field(default_factory=set)
+    totals_seen: bool = False
     # A totals-like row after the first: the totals row if it is the table's last, else a reject.
     pending: tuple[Line, str] | None = None
-    ended = False
-    for line in lines:
-        if ended:
-            continue  # UA's further tables: read only to check the whole file's encoding
-        if not line.text.strip():
-            ended = True
-            continue
-        fields = _fields(path, line)
-        if len(fields) != len(header):
+
+    def read(self, lines: Iterator[Line]) -> None:
+        ended = False
+        for line in lines:
+            if ended:
+                continue  # UA's further tables: read only to check the whole file's encoding
+            if not line.text.strip():
+                ended = True
+                continue
+            self.row(line)
+        if self.pending is not None and self.totals_seen:  # the last row, the first the totals
+            self._reject_pending()
+
+    def row(self, line: Line) -> None:
+        fields = _fields(self.path, line)
+        if len(fields) != len(self.header):
             raise InputError(
-                str(path), f"{len(fields)} fields where the header has {len(header)}", line.number
+                str(self.path),
+                f"{len(fields)} fields where the header has {len(self.header)}",
+                line.number,
             )
-        page_cell = fields[columns["path"]].strip()
-        table_rows += 1
-        if pending is not None:
-            rows_read += 1
-            rejects.append(Reject(pending[0].number, _no_page(pending[1]), pending[0].text))
-            pending = None
+        page_cell = fields[self.columns["path"]].strip()
+        self.table_rows += 1
+        if self.pending is not None:
+            self._reject_pending()
         if page_cell.lower() in TOTALS:
-            if table_rows == 1:
-                totals_seen = True
+            if self.table_rows == 1:
+                self.totals_seen = True
             else:
-                pending = (line, page_cell)
-            continue
-        rows_read += 1
+                self.pending = (line, page_cell)
+            return
+        self.rows_read += 1
         try:
-            when = fixed_day if fixed_day is not None else _row_day(fields[columns["date"]])
-            if when > limit:
-                raise ValueError(f"date {when} is in the future")
-            if when < earliest:
-                raise ValueError(too_early(when, earliest))
-            figures = _figures(fields, columns)
-            try:
-                page = normalise_path(page_cell)
-            except ValueError as exc:
-                raise ValueError(f"path: {exc}") from None
-            if (when, page_cell) in raw_seen:
-                raise ValueError("duplicate of an earlier row for the same date and page")
+            when, page, figures = self._checked(fields, page_cell)
         except ValueError as exc:
-            rejects.append(Reject(line.number, str(exc), line.text))
-            continue
-        raw_seen.add((when, page_cell))
-        total = rows.setdefault((when, page), dict.fromkeys(ANALYTICS_METRICS, 0))
+            self.rejects.append(Reject(line.number, str(exc), line.text))
+            return
+        self.raw_seen.add((when, page_cell))
+        total = self.rows.setdefault((when, page), dict.fromkeys(ANALYTICS_METRICS, 0))
         for name, value in figures.items():
             total[name] += value
-    if pending is not None and totals_seen:  # the last row, but the first was the totals
-        rows_read += 1
-        rejects.append(Reject(pending[0].number, _no_page(pending[1]), pending[0].text))
-    for (when, page), total in rows.items():
-        for name, value in total.items():
-            if value > MAX_COUNT:
-                raise InputError(
-                    str(path),
-                    f"{name} of {page} on {when.isoformat()} adds up to {value:,}, "
-                    f"more than {MAX_COUNT:,}",
-                )
 
-    keys = sorted(rows)
-    frame = pd.DataFrame(
-        {
-            "date": pd.to_datetime([k[0] for k in keys]).astype("datetime64[s]"),
-            "path": pd.Series([k[1] for k in keys], dtype="str"),  # as read_daily_csv gives
-        }
-    )
-    for name in ANALYTICS_METRICS:
-        frame[name] = np.array([rows[k][name] for k in keys], dtype=np.int64)
-    return DailyRows("analytics", path, sha, frame, rejects, rows_read)
+    def _checked(self, fields: Sequence[str], page_cell: str) -> tuple[date, str, dict[str, int]]:
+        """The row's day, page and figures; ValueError (the reject reason) when one is bad."""
+        when = self.day if self.day is not None else _row_day(fields[self.columns["date"]])
+        if when > self.latest:
+            raise ValueError(f"date {when} is in the future")
+        if when < self.earliest:
+            raise ValueError(too_early(when, self.earliest))
+        figures = _figures(fields, self.columns)
+        try:
+            page = normalise_path(page_cell)
+        except ValueError as exc:
+            raise ValueError(f"path: {exc}") from None
+        if (when, page_cell) in self.raw_seen:
+            raise ValueError("duplicate of an earlier row for the same date and page")
+        return when, page, figures
+
+    def _reject_pending(self) -> None:
+        assert self.pending is not None
+        line, cell = self.pending
+        self.rows_read += 1
+        self.rejects.append(Reject(line.number, _no_page(cell), line.text))
+        self.pending = None
 
 
 def _no_page(cell: str) -> str:
@@ -308,32 +330,42 @@ def _whole(name: str, value: float) -> int:
 
 def _figures(fields: Sequence[str], columns: dict[str, int]) -> dict[str, int]:
     """The row's metrics; ValueError naming the column when a figure is not a number."""
-    values: dict[str, float] = {}
-    for name, index in columns.items():
-        if name in {"path", "date"}:
-            continue
-        cell = fields[index]
-        if len(cell) > MAX_FIGURE_CHARS:
-            shown = cell.strip()
-            if shown.replace(",", "").isdigit():
-                raise ValueError(f"{name} is too large ({len(shown):,} characters)")
-            raise ValueError(f"{name} is not a number: {shown[:40]!r}… ({len(shown):,} characters)")
-        try:
-            values[name] = number(cell)
-        except ValueError:
-            raise ValueError(f"{name} is not a number: {cell.strip()[:40]!r}") from None
+    values = {
+        name: _figure(name, fields[index])
+        for name, index in columns.items()
+        if name not in {"path", "date"}
+    }
     for name in ("pviews", "upviews", "entrances", "exits", "bounces"):
         if name in values and values[name] != int(values[name]):
             raise ValueError(f"{name} is not a whole number: {values[name]:g}")
     out = {name: _whole(name, values[name]) for name in ANALYTICS_METRICS if name in values}
+    _derive(values, out)
+    return out
+
+
+def _figure(name: str, cell: str) -> float:
+    """One cell's figure; ValueError naming the column when it is not a number."""
+    if len(cell) > MAX_FIGURE_CHARS:
+        shown = cell.strip()
+        if shown.replace(",", "").isdigit():
+            raise ValueError(f"{name} is too large ({len(shown):,} characters)")
+        raise ValueError(f"{name} is not a number: {shown[:40]!r}… ({len(shown):,} characters)")
+    try:
+        return number(cell)
+    except ValueError:
+        raise ValueError(f"{name} is not a number: {cell.strip()[:40]!r}") from None
+
+
+def _derive(values: dict[str, float], out: dict[str, int]) -> None:
+    """The counts a report gives only as rates or averages, worked out from them."""
     if "exits" not in out and "exit_rate" in values:
         out["exits"] = _whole("exits", values["exit_rate"] * out["pviews"])
     if "bounces" not in out and "bounce_rate" in values and "entrances" in out:
         out["bounces"] = _whole("bounces", values["bounce_rate"] * out["entrances"])
-    if "page_time" not in out:
-        if "avg_time_on_page" in values:
-            stayed = max(0, out["pviews"] - out.get("exits", 0))
-            out["page_time"] = _whole("page_time", values["avg_time_on_page"] * stayed)
-        elif "avg_engagement" in values and "upviews" in out:
-            out["page_time"] = _whole("page_time", values["avg_engagement"] * out["upviews"])
-    return out
+    if "page_time" in out:
+        return
+    if "avg_time_on_page" in values:
+        stayed = max(0, out["pviews"] - out.get("exits", 0))
+        out["page_time"] = _whole("page_time", values["avg_time_on_page"] * stayed)
+    elif "avg_engagement" in values and "upviews" in out:
+        out["page_time"] = _whole("page_time", values["avg_engagement"] * out["upviews"])

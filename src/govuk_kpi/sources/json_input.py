@@ -20,13 +20,15 @@ from __future__ import annotations
 import json
 import math
 import re
+import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from govuk_kpi.core.errors import InputError
-from govuk_kpi.core.limits import MAX_FILE_BYTES_ENV, MAX_JSON_DEPTH_ENV, limits
+from govuk_kpi.core.limits import MAX_JSON_DEPTH_ENV, limits
 from govuk_kpi.core.text import strip_control
+from govuk_kpi.sources.reading import cannot_read, not_utf8, too_large
 
 # A JSON string, escapes included (possessive, so a long string costs one pass).
 _STRING = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
@@ -54,31 +56,17 @@ def read_text(path: Path) -> str:
     try:
         size = path.stat().st_size
         if size > limit:
-            raise _too_large(path, size, limit)
+            raise too_large(path, size, limit)
         with path.open("rb") as handle:
             data = handle.read(limit + 1)  # a file that grows, or is no regular file
     except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+        raise cannot_read(path, exc) from None
     if len(data) > limit:
-        raise _too_large(path, len(data), limit, more=True)
+        raise too_large(path, len(data), limit, more=True)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            path,
-            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line})",
-            row=line,
-        ) from None
-
-
-def _too_large(path: Path, size: int, limit: int, *, more: bool = False) -> InputError:
-    at_least = "more than " if more else ""
-    return InputError(
-        path,
-        f"the file is {at_least}{size:,} bytes, over the limit of {limit:,} "
-        f"(raise {MAX_FILE_BYTES_ENV} to allow it)",
-    )
+        raise not_utf8(path, data, exc, line_in_message=True) from None
 
 
 def too_deep(text: str, limit: int) -> int | None:
@@ -262,21 +250,20 @@ def flaw(value: Any, name: str) -> str | None:
     return None
 
 
+# Python's types of decoded JSON and their JSON names, bool before int (a bool is an int).
+_JSON_TYPES: tuple[tuple[type | types.UnionType, str], ...] = (
+    (type(None), "null"),
+    (bool, "boolean"),
+    (int | float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (Mapping, "object"),
+)
+
+
 def json_type(value: Any) -> str:
     """The JSON name of a decoded value's type: object, array, string, number, boolean, null."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
+    return next((name for t, name in _JSON_TYPES if isinstance(value, t)), type(value).__name__)
 
 
 def text_value(

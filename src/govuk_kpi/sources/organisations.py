@@ -9,7 +9,6 @@ raise one `InputError` naming the file and the organisation's position in `resul
 
 from __future__ import annotations
 
-import errno
 import html
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
@@ -28,6 +27,7 @@ from govuk_kpi.sources.json_input import (
     read_text,
     text_value,
 )
+from govuk_kpi.sources.reading import readable
 from govuk_kpi.sources.records import OrganisationRecord
 
 # Widths of the warehouse columns (`warehouse/models.py` DimOrganisation): PostgreSQL refuses
@@ -208,13 +208,7 @@ def _files(path: Path) -> list[Path]:
     reading it says why)."""
     if path.is_dir():
         return sorted(p for p in path.glob("*.json") if not p.is_dir())
-    try:
-        path.stat()
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            raise InputError(path, "no such file or directory") from None
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    return [path]
+    return [readable(path)]
 
 
 def iter_organisations(path: Path) -> Iterator[OrganisationRecord]:

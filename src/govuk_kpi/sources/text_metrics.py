@@ -92,36 +92,42 @@ def visible_segments(html: str) -> list[str]:
         # A fragment lxml cannot parse at all is shown as its raw text.
         return _collapse([html])
 
-    segments: list[str] = []
-    current: list[str] = []
+    runs = _Runs()
+    runs.walk(root)
+    runs.end_block()
+    return _collapse(runs.segments)
 
-    def end_block() -> None:
-        if current:
-            segments.append("".join(current))
-            current.clear()
 
-    def walk(element: lxml.html.HtmlElement) -> None:
+class _Runs:
+    """The runs of text of a tree, walked in document order, cut at block boundaries."""
+
+    def __init__(self) -> None:
+        self.segments: list[str] = []
+        self.current: list[str] = []
+
+    def end_block(self) -> None:
+        if self.current:
+            self.segments.append("".join(self.current))
+            self.current.clear()
+
+    def walk(self, element: lxml.html.HtmlElement) -> None:
         tag = element.tag if isinstance(element.tag, str) else None
         if tag is None or tag.lower() in _SKIPPED_TAGS:
             # Comments, processing instructions and scripts: only their tail is visible.
             return
         tag = tag.lower()
         if tag in _BLOCK_TAGS:
-            end_block()
+            self.end_block()
         elif tag in _BREAK_TAGS:
-            current.append(" ")
+            self.current.append(" ")
         if element.text:
-            current.append(element.text)
+            self.current.append(element.text)
         for child in element:
-            walk(child)
+            self.walk(child)
             if child.tail:
-                current.append(child.tail)
+                self.current.append(child.tail)
         if tag in _BLOCK_TAGS:
-            end_block()
-
-    walk(root)
-    end_block()
-    return _collapse(segments)
+            self.end_block()
 
 
 def _collapse(texts: Iterable[str]) -> list[str]:

@@ -18,6 +18,7 @@ from govuk_kpi.core.errors import as_input_error
 from govuk_kpi.core.text import one_line, visible_control
 from govuk_kpi.core.version import code_version
 from govuk_kpi.sources.records import Reject
+from govuk_kpi.sources.registry import DAILY_BATCH_SOURCES
 from govuk_kpi.warehouse.calendar import date_key
 from govuk_kpi.warehouse.db import write_transaction
 from govuk_kpi.warehouse.models import LoadBatch, LoadBatchDay, LoadReject
@@ -91,7 +92,7 @@ class BatchResult:
         )
         if self.outcomes is not None:
             text += f" ({self.outcomes.describe()})"
-        if self.source in ("analytics", "feedback"):
+        if self.source in DAILY_BATCH_SOURCES:
             text += f", {self.rows_unmatched} unmatched; replaced {self.day_summary()}"
         if self.dry_run:
             text = f"dry run, nothing written: {self.source} {self.uri}: " + text.split(": ", 1)[1]
@@ -193,33 +194,7 @@ def run_batch(
             work(connection, batch_id)
             if result.dry_run:
                 raise DryRun
-            if result.days:
-                connection.execute(
-                    insert(LoadBatchDay),
-                    [
-                        {
-                            "batch_id": batch_id,
-                            "date_key": date_key(c.day),
-                            "rows_deleted": c.rows_deleted,
-                            "rows_added": c.rows_added,
-                        }
-                        for c in result.days
-                    ],
-                )
-            connection.execute(
-                update(LoadBatch)
-                .where(LoadBatch.batch_id == batch_id)
-                .values(
-                    rows_read=result.rows_read,
-                    rows_loaded=result.rows_loaded,
-                    rows_rejected=result.rows_rejected,
-                    rows_unmatched=result.rows_unmatched,
-                    **(result.outcomes.columns() if result.outcomes else {}),
-                    status="loaded",
-                    finished_at=utcnow(),
-                    message="; ".join(result.notes) or None,
-                )
-            )
+            _finish(connection, result, batch_id)
         return result
     except DryRun:
         # The transaction rolled back: a dry run leaves no trace, not even a batch id.
@@ -243,6 +218,37 @@ def run_batch(
         if error is exc:
             raise
         raise error from exc
+
+
+def _finish(connection: Connection, result: BatchResult, batch_id: int) -> None:
+    """Record a batch's days and counts, and mark it loaded."""
+    if result.days:
+        connection.execute(
+            insert(LoadBatchDay),
+            [
+                {
+                    "batch_id": batch_id,
+                    "date_key": date_key(c.day),
+                    "rows_deleted": c.rows_deleted,
+                    "rows_added": c.rows_added,
+                }
+                for c in result.days
+            ],
+        )
+    connection.execute(
+        update(LoadBatch)
+        .where(LoadBatch.batch_id == batch_id)
+        .values(
+            rows_read=result.rows_read,
+            rows_loaded=result.rows_loaded,
+            rows_rejected=result.rows_rejected,
+            rows_unmatched=result.rows_unmatched,
+            **(result.outcomes.columns() if result.outcomes else {}),
+            status="loaded",
+            finished_at=utcnow(),
+            message="; ".join(result.notes) or None,
+        )
+    )
 
 
 def _batch_row(

@@ -10,13 +10,12 @@ import numpy as np
 from sqlalchemy import Connection
 
 Constant = int | None
-BulkInsert = Callable[
-    [Connection, str, Sequence[str], Iterable[Sequence[object]], Mapping[str, Constant]], None
-]
-BulkInsertArrays = Callable[
-    [Connection, str, Sequence[str], Sequence[np.ndarray], np.ndarray, Mapping[str, Constant]],
-    None,
-]
+Columns = Sequence[str]
+Rows = Iterable[Sequence[object]]
+Constants = Mapping[str, Constant]
+Arrays = Sequence[np.ndarray]
+BulkInsert = Callable[[Connection, str, Columns, Rows, Constants], None]
+BulkInsertArrays = Callable[[Connection, str, Columns, Arrays, np.ndarray, Constants], None]
 
 
 def _literal(value: Constant) -> str:
@@ -28,11 +27,7 @@ def _literal(value: Constant) -> str:
 
 
 def _sqlite_executemany(
-    connection: Connection,
-    table: str,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[object]],
-    constants: Mapping[str, Constant],
+    connection: Connection, table: str, columns: Columns, rows: Rows, constants: Constants
 ) -> None:
     # Constant columns are literals in the statement: fewer parameters to bind on every row.
     marks = ", ".join(["?"] * len(columns) + [_literal(v) for v in constants.values()])
@@ -45,11 +40,7 @@ def _sqlite_executemany(
 
 
 def _postgresql_copy(
-    connection: Connection,
-    table: str,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[object]],
-    constants: Mapping[str, Constant],
+    connection: Connection, table: str, columns: Columns, rows: Rows, constants: Constants
 ) -> None:
     sql = f"COPY {table} ({', '.join([*columns, *constants])}) FROM STDIN"
     values = tuple(constants.values())
@@ -103,13 +94,9 @@ _STATEMENTS_PER_BLOCK = 64
 
 
 def _sqlite_arrays(
-    connection: Connection,
-    table: str,
-    columns: Sequence[str],
-    arrays: Sequence[np.ndarray],
-    at: np.ndarray,
-    constants: Mapping[str, Constant],
-) -> None:
+    connection: Connection, table: str, columns: Columns, arrays: Arrays, at: np.ndarray,
+    constants: Constants,
+) -> None:  # fmt: skip
     dbapi = connection.connection.driver_connection
     width = len(columns)
     limit = dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
@@ -147,13 +134,9 @@ def _parameter_lists(arrays: Sequence[np.ndarray], at: np.ndarray, per: int) -> 
 
 
 def _postgresql_arrays(
-    connection: Connection,
-    table: str,
-    columns: Sequence[str],
-    arrays: Sequence[np.ndarray],
-    at: np.ndarray,
-    constants: Mapping[str, Constant],
-) -> None:
+    connection: Connection, table: str, columns: Columns, arrays: Arrays, at: np.ndarray,
+    constants: Constants,
+) -> None:  # fmt: skip
     step = 65_536
 
     def rows() -> Iterator[tuple[int, ...]]:

@@ -9,18 +9,16 @@ load into the same fact rows without disturbing each other.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, Row, and_, delete, func, or_, select, update
 
 from govuk_kpi.core.errors import InputError
 from govuk_kpi.core.limits import limits, too_early
@@ -28,6 +26,7 @@ from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.sources.arrow_memory import system_allocator
 from govuk_kpi.sources.daily_csv import DailyRows
 from govuk_kpi.sources.provenance import is_generated
+from govuk_kpi.sources.reading import gc_paused
 from govuk_kpi.warehouse.batch import (
     BatchResult,
     DayChange,
@@ -328,22 +327,6 @@ def _datetimes(values: Sequence[datetime | None]) -> np.ndarray:
     return pd.to_datetime(pd.Series(values, dtype=object)).to_numpy().astype("datetime64[us]")
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while hundreds of thousands of rows are in memory.
-
-    The load makes no reference cycles worth collecting, but the collector's full passes over
-    the millions of live objects (paths, rows, tuples) took a third of a large load's time.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 @dataclass(frozen=True)
 class Replace:
     """An explicit range to replace wholly, the days the file does not hold included."""
@@ -377,7 +360,7 @@ def load_daily(
     except InputError as exc:
         record_failure(engine, BatchResult(rows.source, str(rows.path)), rows.sha256, exc)
         raise
-    with _gc_paused(), system_allocator():
+    with gc_paused(), system_allocator():
         return _load_daily(engine, rows, days, skip_if_loaded=skip_if_loaded, dry_run=dry_run)
 
 
@@ -432,10 +415,11 @@ def _load_daily(
         matched = editions >= 0
         deleted = _rows_held(connection, rows.source, days)
         retract_days(connection, days)  # before the facts change: see rollups.py
+        found = _Matched(keys, editions, pages, matched)
         if rows.source == "analytics":
-            _replace_analytics(connection, batch_id, days, keys, editions, pages, matched, rows)
+            _replace_analytics(connection, batch_id, days, found, rows)
         else:
-            _replace_feedback(connection, batch_id, days, keys, editions, pages, matched, rows)
+            _replace_feedback(connection, batch_id, days, found, rows)
         _replace_unmatched(connection, batch_id, days, keys, ~matched, rows)
         added = dict(zip(*np.unique(keys, return_counts=True), strict=True))
         result.days = [
@@ -492,16 +476,19 @@ def _metric_lists(rows: DailyRows, at: np.ndarray) -> dict[str, list[int]]:
     return out
 
 
+class _Matched(NamedTuple):
+    """The rows' date keys, and the edition and page each matched (`matched`; -1 where not)."""
+
+    keys: np.ndarray
+    editions: np.ndarray
+    pages: np.ndarray
+    matched: np.ndarray
+
+
 def _replace_analytics(
-    connection: Connection,
-    batch_id: int,
-    days: list[date],
-    keys: np.ndarray,
-    editions: np.ndarray,
-    pages: np.ndarray,
-    matched: np.ndarray,
-    rows: DailyRows,
+    connection: Connection, batch_id: int, days: list[date], found: _Matched, rows: DailyRows
 ) -> None:
+    keys, editions, pages, matched = found
     replaced = on_days(FactPageDaily.date_key, days)
     # Feedback counts live in the same rows: keep them across the replacement.
     kept = {
@@ -533,7 +520,21 @@ def _replace_analytics(
             connection, table, varying, [keys, editions, pages, *metrics], at, constants
         )
         return
-    k, e, p = keys[at].tolist(), editions[at].tolist(), pages[at].tolist()
+    _insert_keeping_feedback(connection, batch_id, found, at, rows, kept)
+
+
+def _insert_keeping_feedback(
+    connection: Connection,
+    batch_id: int,
+    found: _Matched,
+    at: np.ndarray,
+    rows: DailyRows,
+    kept: dict[tuple[int, int], Row[Any]],
+) -> None:
+    """Insert the rows at `at` with the feedback counts `kept` of the days replaced: on the
+    same fact row, or on a row of their own where the new analytics have no such row."""
+    table = FactPageDaily.__tablename__
+    k, e, p = found.keys[at].tolist(), found.editions[at].tolist(), found.pages[at].tolist()
     metrics = _metric_lists(rows, at)
     feedex = metrics["feedex"]
     feedex_batch: list[int | None] = [None] * len(k)
@@ -564,15 +565,9 @@ def _replace_analytics(
 
 
 def _replace_feedback(
-    connection: Connection,
-    batch_id: int,
-    days: list[date],
-    keys: np.ndarray,
-    editions: np.ndarray,
-    pages: np.ndarray,
-    matched: np.ndarray,
-    rows: DailyRows,
+    connection: Connection, batch_id: int, days: list[date], found: _Matched, rows: DailyRows
 ) -> None:
+    keys, editions, pages, matched = found
     replaced = on_days(FactPageDaily.date_key, days)
     connection.execute(
         update(FactPageDaily)

@@ -1,9 +1,14 @@
-"""Load inputs named by path: the one place that pairs each reader with its loader."""
+"""Load inputs named by path: the one place that pairs each registered source with its loader.
+
+The sources are registered in `govuk_kpi.sources.registry`; `LOADER_FUNCTIONS` gives each
+name its loader, and `tests/sources/test_source_registry.py` fails when one is missing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,6 +23,7 @@ from govuk_kpi.sources.ga_csv import read_ga_pages_csv
 from govuk_kpi.sources.hashing import file_sha256, tree_sha256
 from govuk_kpi.sources.organisations import read_organisations
 from govuk_kpi.sources.records import EditionRecord
+from govuk_kpi.sources.registry import DAILY_NAMES, SOURCES
 from govuk_kpi.warehouse.batch import BatchResult, record_failure
 from govuk_kpi.warehouse.db import current_revision, head_revision
 from govuk_kpi.warehouse.load_content import load_content
@@ -55,7 +61,7 @@ def load_content_path(
         path.stat()  # missing, a symlink loop, no permission: the system's words say which
         return read_content_items(path, on_error=keep_rejected), tree_sha256(path)
 
-    records, sha256 = _read(engine, "content", path, read)
+    records, sha256 = _read(engine, SOURCES["content"].batch_source, path, read)
     return load_content(
         engine, records, uri=str(path), sha256=sha256, observed_at=observed_at, rejects=rejects
     )
@@ -65,7 +71,10 @@ def load_organisations_path(engine: Engine, path: Path) -> BatchResult:
     """Load an Organisations API response (a file or a folder of pages)."""
     path = Path(path)
     records, sha256 = _read(
-        engine, "organisations", path, lambda: (read_organisations(path), tree_sha256(path))
+        engine,
+        SOURCES["organisations"].batch_source,
+        path,
+        lambda: (read_organisations(path), tree_sha256(path)),
     )
     return load_organisations(engine, records, uri=str(path), sha256=sha256)
 
@@ -81,6 +90,7 @@ def load_daily_path(
 ) -> BatchResult:
     """Load one analytics or feedback CSV; a file the reader refuses is a failed batch."""
     path = Path(path)
+    # The daily CSVs' sources are recorded as themselves (`Source.batch_source`).
     rows = _read(engine, source, path, lambda: read_daily_csv(path, source, today=today))
     return load_daily(engine, rows, replace=replace, dry_run=dry_run)
 
@@ -98,12 +108,13 @@ def load_ga4_path(
     (a snapshot's `page-rows-YYYYMMDD.parquet`, or its folder), its provenance noted on the
     batch."""
     path = Path(path)
+    source = SOURCES["ga4"].batch_source
     if is_page_rows(path):
-        rows = _read(engine, "analytics", path, lambda: read_ga4_page_rows(path))
+        rows = _read(engine, source, path, lambda: read_ga4_page_rows(path))
         result = load_daily(engine, rows, replace=replace, dry_run=dry_run)
         note_provenance(engine, result, provenance_note(rows.path))
         return result
-    rows = _read(engine, "analytics", path, lambda: read_ga4(path, today=today))
+    rows = _read(engine, source, path, lambda: read_ga4(path, today=today))
     return load_daily(engine, rows, replace=replace, dry_run=dry_run)
 
 
@@ -131,7 +142,8 @@ def load_ga_pages_path(
 ) -> BatchResult:
     """Load a "Pages" report exported as CSV from the Google Analytics UI as analytics."""
     path = Path(path)
-    rows = _read(engine, "analytics", path, lambda: read_ga_pages_csv(path, day=day, today=today))
+    source = SOURCES["ga-pages"].batch_source
+    rows = _read(engine, source, path, lambda: read_ga_pages_csv(path, day=day, today=today))
     return load_daily(engine, rows, replace=replace, dry_run=dry_run)
 
 
@@ -157,13 +169,18 @@ def _sha_or_blank(path: Path) -> str:
         return ""
 
 
-LOADERS: dict[str, Callable[..., BatchResult]] = {
+LOADER_FUNCTIONS: dict[str, Callable[..., BatchResult]] = {
     "content": load_content_path,
     "organisations": load_organisations_path,
-    "analytics": lambda engine, path, **kw: load_daily_path(engine, path, "analytics", **kw),
-    "feedback": lambda engine, path, **kw: load_daily_path(engine, path, "feedback", **kw),
+    "analytics": partial(load_daily_path, source="analytics"),
+    "feedback": partial(load_daily_path, source="feedback"),
     "ga4": load_ga4_path,
     "ga-pages": load_ga_pages_path,
 }
-DAILY_KINDS = ("analytics", "feedback", "ga4", "ga-pages")
+"""Each registered source's loader, `loader(engine, path, **options)`."""
+LOADERS: dict[str, Callable[..., BatchResult]] = {
+    name: LOADER_FUNCTIONS[name] for name in SOURCES if name in LOADER_FUNCTIONS
+}
+"""The loaders of the registered sources, in their order (`govuk-kpi load KIND`)."""
+DAILY_KINDS = DAILY_NAMES
 """The kinds whose files hold days of usage: they take `replace` and `dry_run`."""

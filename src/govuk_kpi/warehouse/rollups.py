@@ -48,6 +48,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.core.periods import WINDOWS, window_start
+from govuk_kpi.sources.registry import DAILY_BATCH_SOURCES, DIMENSION_BATCH_SOURCES
 from govuk_kpi.warehouse.batch import utcnow
 from govuk_kpi.warehouse.calendar import date_key, date_range, key_to_date, month_key, on_days
 from govuk_kpi.warehouse.db import write_transaction
@@ -66,9 +67,9 @@ from govuk_kpi.warehouse.models import (
 )
 from govuk_kpi.warehouse.table_swap import create_replacement, swap_in
 
-DAILY_SOURCES = ("analytics", "feedback")
+DAILY_SOURCES = DAILY_BATCH_SOURCES  # ("analytics", "feedback")
 # A page's newest edition decides its organisation: these loads can change it.
-DIMENSION_SOURCES = ("content", "organisations")
+DIMENSION_SOURCES = DIMENSION_BATCH_SOURCES  # ("content", "organisations")
 MONTHLY = "monthly"
 ORGANISATION_MONTHLY = "organisation-monthly"
 # PostgreSQL advisory lock: loads that replace facts hold it shared, a refresh exclusively.

@@ -253,24 +253,12 @@ class Fetcher:
         with self._count_lock:
             self.requests_sent += 1
         result.attempts += 1
-        try:
-            response = self._client.get(url)
-        except httpx.TimeoutException as exc:
-            raise _Retry(
-                f"timed out after {self.settings.timeout:g} s ({type(exc).__name__})"
-            ) from None
-        except httpx.TransportError as exc:
-            raise _Retry(f"connection problem: {type(exc).__name__}: {exc}") from None
+        response = self._send(url)
         status = response.status_code
         result.status = status
         result.final_url = url
         if status in REDIRECT_STATUSES and response.headers.get("location"):
-            location = urljoin(url, response.headers["location"])
-            if urlsplit(location).netloc != urlsplit(url).netloc:
-                result.error = f"redirected off the site to {location}"
-                result.outcome = "failed"
-                return result
-            raise _Redirect(status, location)
+            return _off_site(result, url, response)
         if status in RETRY_STATUSES:
             raise _Retry(
                 f"HTTP {status}",
@@ -286,23 +274,50 @@ class Fetcher:
         if status != 200:
             result.outcome, result.error = "failed", f"HTTP {status}"
             return result
-        body = response.content
-        if expect_json:
-            try:
-                json.loads(body)
-            except ValueError as exc:
-                raise _Retry(f"the body is not JSON ({len(body)} bytes: {exc})", status) from None
-        if _revalidated(response):
-            # The server said 304: the snapshot records that, with the kept body.
-            result.outcome, result.status, result.body, result.error = (
-                "not_modified",
-                304,
-                body,
-                None,
-            )
-            return result
-        result.outcome, result.body, result.error = "ok", body, None
+        return _ok(result, response, expect_json)
+
+    def _send(self, url: str) -> httpx.Response:
+        """The answer to one GET; a timeout or a network problem is worth another attempt."""
+        try:
+            return self._client.get(url)
+        except httpx.TimeoutException as exc:
+            raise _Retry(
+                f"timed out after {self.settings.timeout:g} s ({type(exc).__name__})"
+            ) from None
+        except httpx.TransportError as exc:
+            raise _Retry(f"connection problem: {type(exc).__name__}: {exc}") from None
+
+
+def _off_site(result: Fetched, url: str, response: httpx.Response) -> Fetched:
+    """A redirect: followed (`_Redirect`) on the site, a failure off it."""
+    location = urljoin(url, response.headers["location"])
+    if urlsplit(location).netloc != urlsplit(url).netloc:
+        result.error = f"redirected off the site to {location}"
+        result.outcome = "failed"
         return result
+    raise _Redirect(response.status_code, location)
+
+
+def _ok(result: Fetched, response: httpx.Response, expect_json: bool) -> Fetched:
+    """A 200: its body kept (a body that should be JSON and is not is worth another attempt)."""
+    status = response.status_code
+    body = response.content
+    if expect_json:
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            raise _Retry(f"the body is not JSON ({len(body)} bytes: {exc})", status) from None
+    if _revalidated(response):
+        # The server said 304: the snapshot records that, with the kept body.
+        result.outcome, result.status, result.body, result.error = (
+            "not_modified",
+            304,
+            body,
+            None,
+        )
+        return result
+    result.outcome, result.body, result.error = "ok", body, None
+    return result
 
 
 def _revalidated(response: httpx.Response) -> bool:
