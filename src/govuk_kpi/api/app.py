@@ -107,7 +107,7 @@ def create_app(
             as uvicorn's `--forwarded-allow-ips` (`GOVUK_KPI_FORWARDED_ALLOW_IPS`; default:
             none).
     """
-    from govuk_kpi.api.odata.router import DEFAULT_PAGE_SIZE, build_router
+    from govuk_kpi.api.odata.router import DEFAULT_PAGE_SIZE
 
     public_url = public_url or os.environ.get(PUBLIC_URL_VARIABLE) or None
     if public_url:
@@ -119,6 +119,27 @@ def create_app(
         else os.environ.get(FORWARDED_ALLOW_IPS_VARIABLE)
     )
     warehouse = Warehouse(url)
+    app = _application(public_url)
+    app.state.warehouse = warehouse
+    app.state.odata_page_size = odata_page_size or DEFAULT_PAGE_SIZE
+    app.state.public_url = public_url
+    install_handlers(app)
+    _include_routes(app)
+    _add_middleware(
+        app,
+        warehouse,
+        TokenBucket(
+            _setting(rate, RATE_VARIABLE, DEFAULT_RATE),
+            int(_setting(burst, BURST_VARIABLE, DEFAULT_BURST)),
+        ),
+        public_url=public_url,
+        trusted=trusted,
+    )
+    return app
+
+
+def _application(public_url: str | None) -> FastAPI:
+    """The bare application: its OpenAPI description and the offline docs pages."""
     app = FastAPIOffline(
         title="GOV.UK KPI API",
         version="1",
@@ -141,13 +162,27 @@ def create_app(
         debug=False,
     )
     app.openapi = _openapi_without_422(app)  # type: ignore[method-assign]
-    app.state.warehouse = warehouse
-    app.state.odata_page_size = odata_page_size or DEFAULT_PAGE_SIZE
-    app.state.public_url = public_url
-    install_handlers(app)
+    return app
+
+
+def _include_routes(app: FastAPI) -> None:
+    """The health checks, REST `/api/v1` and OData `/odata`."""
+    from govuk_kpi.api.odata.router import build_router
+
     app.include_router(health.router)
     app.include_router(rest.router)
     app.include_router(build_router())
+
+
+def _add_middleware(
+    app: FastAPI,
+    warehouse: Warehouse,
+    bucket: TokenBucket,
+    *,
+    public_url: str | None,
+    trusted: TrustedProxies,
+) -> None:
+    """The middleware stack, innermost first."""
     # Without a public URL, links follow the trusted proxy's headers: caches must tell apart.
     forwarded = FORWARDED_HEADERS if trusted and not public_url else ()
     app.add_middleware(
@@ -162,14 +197,7 @@ def create_app(
     # Weak ETags hold for the gzip-coded answer too (RFC 9110 8.8.1), so it sits outside them.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM)
     app.add_middleware(ReadOnlyMiddleware)
-    app.add_middleware(
-        RateLimitMiddleware,
-        bucket=TokenBucket(
-            _setting(rate, RATE_VARIABLE, DEFAULT_RATE),
-            int(_setting(burst, BURST_VARIABLE, DEFAULT_BURST)),
-        ),
-        exempt=(health.PREFIX,),
-    )
+    app.add_middleware(RateLimitMiddleware, bucket=bucket, exempt=(health.PREFIX,))
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(
         CORSMiddleware,
@@ -181,4 +209,3 @@ def create_app(
     )
     # Outermost: everything inside sees the scheme, host and client the users see.
     app.add_middleware(ProxyMiddleware, public_url=public_url, trusted=trusted)
-    return app

@@ -26,11 +26,8 @@ ALLOW_HEADER = ", ".join(ALLOWED)
 NOT_DATA = ("/health", "/openapi.json", "/docs", "/redoc")
 
 
-class CatchAllMiddleware:
-    """Any unexpected exception becomes a plain 500 problem (logged, never shown).
-
-    Handled here rather than re-raised to the server, so the connection stays usable.
-    """
+class _HttpMiddleware:
+    """A middleware that looks at HTTP requests only (`http`), passing anything else through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,6 +36,19 @@ class CatchAllMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class CatchAllMiddleware(_HttpMiddleware):
+    """Any unexpected exception becomes a plain 500 problem (logged, never shown).
+
+    Handled here rather than re-raised to the server, so the connection stays usable.
+    """
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -59,19 +69,13 @@ class CatchAllMiddleware:
             await response(scope, receive, send)
 
 
-class ReadOnlyMiddleware:
+class ReadOnlyMiddleware(_HttpMiddleware):
     """405 for any method but GET, HEAD and OPTIONS; a plain OPTIONS answers with `Allow`.
 
     CORS preflights (OPTIONS with an Origin) are answered by the CORS middleware outside this.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         if method == "OPTIONS":
             await _empty(send, 204, {"Allow": ALLOW_HEADER})

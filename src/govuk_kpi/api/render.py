@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from starlette.requests import Request
 
-from govuk_kpi.api.problems import bad_param
+from govuk_kpi.core.errors import InvalidArgument
 
 CSV_TYPE = "text/csv; charset=utf-8"
 # Excel reads UTF-8 CSV as the local code page unless it starts with a byte-order mark.
@@ -25,25 +25,35 @@ def plain(value: Any) -> Any:
     """A JSON-ready Python value: None for NaN/NaT, ISO 8601 for dates, int/float for numpy."""
     if value is None or value is pd.NaT:
         return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating, Decimal)):
-        number = float(value)
-        return None if math.isnan(number) or math.isinf(number) else number
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else _instant(value.to_pydatetime())
-    if isinstance(value, datetime):
-        return _instant(value)
-    if isinstance(value, date):
-        return value.isoformat()
+    for kinds, convert in _PLAIN:
+        if isinstance(value, kinds):
+            return convert(value)
     try:
         if pd.isna(value):
             return None
     except (TypeError, ValueError):
         pass
     return value
+
+
+def _number(value: Any) -> float | None:
+    number = float(value)
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def _timestamp(value: pd.Timestamp) -> str | None:
+    return None if pd.isna(value) else _instant(value.to_pydatetime())
+
+
+# In order: bool before int (a bool is an int), Timestamp and datetime before date.
+_PLAIN: tuple[tuple[type | tuple[type, ...], Callable[[Any], Any]], ...] = (
+    ((bool, np.bool_), bool),
+    ((int, np.integer), int),
+    ((float, np.floating, Decimal), _number),
+    (pd.Timestamp, _timestamp),
+    (datetime, lambda value: _instant(value)),
+    (date, lambda value: value.isoformat()),
+)
 
 
 def _instant(value: datetime) -> str:
@@ -110,7 +120,7 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
     """CSV when `?format=csv`, or when Accept prefers text/csv to JSON."""
     if fmt is not None:
         if fmt.lower() not in ("json", "csv"):
-            raise bad_param("format", "must be json or csv")
+            raise InvalidArgument("format", "must be json or csv")
         return fmt.lower() == "csv"
     best_csv = best_json = 0.0
     for kind, q in _accept(request.headers.get("accept", "")):

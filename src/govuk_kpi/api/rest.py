@@ -7,18 +7,19 @@ Every listing answers JSON (a top-level object, snake_case, ISO 8601 dates) or C
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel
 
 from govuk_kpi.api import schemas
 from govuk_kpi.api.health import readiness
-from govuk_kpi.api.problems import ApiError, bad_param
+from govuk_kpi.api.problems import ApiError
 from govuk_kpi.api.render import CSV_TYPE, csv_lines, csv_text, records, wants_csv
-from govuk_kpi.core.errors import ConfigError, UnknownOrganisation
+from govuk_kpi.core.errors import ConfigError, InvalidArgument, NoData, UnknownOrganisation
 from govuk_kpi.core.metrics import (
     BY_NAME,
     DAILY_METRICS,
@@ -37,6 +38,7 @@ MAX_SPAN_DAYS = 3660
 CONTENT_COLUMNS = list(schemas.ContentItem.model_fields)
 EDITION_COLUMNS = list(schemas.Edition.model_fields)
 SERIES_COLUMNS = ["date", *DAILY_METRICS, *DERIVED_METRICS]
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -87,6 +89,12 @@ def _known_params(request: Request) -> None:
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(_known_params)])
 
+
+def _json_get(path: str, summary: str, model: type) -> Callable[[Endpoint], Endpoint]:
+    """A GET route answering `model` as JSON (or CSV), with the problems it may answer."""
+    return router.get(path, summary=summary, responses=_ok(model), response_class=JSONResponse)
+
+
 Format = Annotated[
     str | None,
     Query(
@@ -105,6 +113,18 @@ Bom = Annotated[
 ]
 
 
+DateRange = Annotated[
+    str,
+    Query(description=f"{', '.join(NAMED)} or a month such as march-2026", max_length=40),
+]
+OrganisationId = Annotated[
+    str | None, Query(description="primary organisation: slug or content_id", max_length=255)
+]
+DocumentTypeName = Annotated[
+    str | None, Query(description="machine name, e.g. guide", max_length=64)
+]
+
+
 def _warehouse(request: Request) -> Warehouse:
     return request.app.state.warehouse
 
@@ -112,22 +132,22 @@ def _warehouse(request: Request) -> Warehouse:
 def _period(warehouse: Warehouse, name: str, param: str = "date_range") -> Period:
     """The period `name`, refused when it holds no day of the warehouse's data."""
     try:
-        period = warehouse.period(name)
-    except ConfigError as exc:
-        if "no daily facts" in str(exc):
-            raise ApiError(404, str(exc)) from exc
-        raise bad_param(param, str(exc)) from exc
+        period = warehouse.period(name)  # NoData when the warehouse has no daily facts
+    except InvalidArgument:
+        raise
+    except ConfigError as exc:  # an unknown period name
+        raise InvalidArgument(param, str(exc)) from exc
     first, last = warehouse.daily_dates()
     if first is not None and last is not None and (period.end < first or period.start > last):
-        reason = (
-            f"{name} ({period.start} to {period.end}) holds no data: "
-            f"the warehouse holds {first} to {last}"
+        span = (
+            f"({period.start} to {period.end}) holds no data: the warehouse holds {first} to {last}"
         )
-        raise ApiError(
-            404,
-            f"no data for {reason.removeprefix(name + ' ')}",
-            invalid_params=[{"name": param, "reason": reason}],
-            extensions={"first_day": first.isoformat(), "last_day": last.isoformat()},
+        raise NoData(
+            f"no data for {span}",
+            param=param,
+            reason=f"{name} {span}",
+            first_day=first.isoformat(),
+            last_day=last.isoformat(),
         )
     return period
 
@@ -146,7 +166,9 @@ def _check_organisation(warehouse: Warehouse, value: str) -> None:
     reason += "; /api/v1/organisations lists them"
     if nearest:
         reason += f"; did you mean {', '.join(nearest)}?"
-    raise bad_param("organisation_id", reason, nearest=nearest, list_at="/api/v1/organisations")
+    raise InvalidArgument(
+        "organisation_id", reason, nearest=nearest, list_at="/api/v1/organisations"
+    )
 
 
 def _check_document_type(warehouse: Warehouse, value: str) -> None:
@@ -158,7 +180,9 @@ def _check_document_type(warehouse: Warehouse, value: str) -> None:
     reason = f"no document type {value!r}; /api/v1/document_types lists them"
     if nearest:
         reason += f"; did you mean {', '.join(nearest)}?"
-    raise bad_param("document_type", reason, nearest=nearest, list_at="/api/v1/document_types")
+    raise InvalidArgument(
+        "document_type", reason, nearest=nearest, list_at="/api/v1/document_types"
+    )
 
 
 def _check_filters(warehouse: Warehouse, organisation: str | None, kind: str | None) -> None:
@@ -175,35 +199,30 @@ def _period_json(period: Any) -> dict[str, Any]:
 
 
 def _csv_response(columns: list[str], rows: list[dict[str, Any]], name: str, bom: bool) -> Response:
-    return Response(
-        csv_text(columns, rows, bom=bom),
+    return _csv_file(csv_text(columns, rows, bom=bom), f"{name}.csv")
+
+
+def _csv_file(
+    body: Any, filename: str, kind: type[Response] = Response, disposition: str = "inline"
+) -> Response:
+    """CSV text (or its chunks, for a streaming `kind`), named for a browser to keep."""
+    return kind(
+        body,
         media_type=CSV_TYPE,
-        headers={"Content-Disposition": f'inline; filename="{name}.csv"'},
+        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
     )
 
 
-@router.get(
+@_json_get(
     "/content",
-    summary="Content listing: one row per page with its figures over a period",
-    responses=_ok(schemas.ContentList),
-    response_class=JSONResponse,
+    "Content listing: one row per page with its figures over a period",
+    schemas.ContentList,
 )
 def content(
     request: Request,
-    date_range: Annotated[
-        str,
-        Query(
-            description=f"{', '.join(NAMED)} or a month such as march-2026",
-            max_length=40,
-        ),
-    ] = "past-30-days",
-    organisation_id: Annotated[
-        str | None,
-        Query(description="primary organisation: slug or content_id", max_length=255),
-    ] = None,
-    document_type: Annotated[
-        str | None, Query(description="machine name, e.g. guide", max_length=64)
-    ] = None,
+    date_range: DateRange = "past-30-days",
+    organisation_id: OrganisationId = None,
+    document_type: DocumentTypeName = None,
     search_term: Annotated[
         str | None,
         Query(description="text in the title or base path", max_length=MAX_SEARCH_LENGTH),
@@ -228,7 +247,7 @@ def content(
     warehouse = _warehouse(request)
     field, _, direction = sort.partition(":")
     if field not in SORTABLE or (direction or "desc") not in ("asc", "desc"):
-        raise bad_param("sort", f"use one of {', '.join(SORTABLE)} with :asc or :desc")
+        raise InvalidArgument("sort", f"use one of {', '.join(SORTABLE)} with :asc or :desc")
     _period(warehouse, date_range)
     page_size = min(page_size, MAX_PAGE_SIZE)
     try:
@@ -273,9 +292,9 @@ def content(
 )
 def content_download(
     request: Request,
-    date_range: Annotated[str, Query(max_length=40)] = "past-30-days",
-    organisation_id: Annotated[str | None, Query(max_length=255)] = None,
-    document_type: Annotated[str | None, Query(max_length=64)] = None,
+    date_range: DateRange = "past-30-days",
+    organisation_id: OrganisationId = None,
+    document_type: DocumentTypeName = None,
     bom: Bom = True,
 ) -> Response:
     """All pages of the listing as one CSV file (streamed), most viewed first."""
@@ -300,18 +319,15 @@ def content_download(
             page += 1
 
     name = f"govuk-content-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
-    return StreamingResponse(
-        csv_lines(CONTENT_COLUMNS, rows(), bom=bom),
-        media_type=CSV_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    return _csv_file(
+        csv_lines(CONTENT_COLUMNS, rows(), bom=bom), name, StreamingResponse, "attachment"
     )
 
 
-@router.get(
+@_json_get(
     "/single_page/{base_path:path}",
-    summary="One page: its metadata, daily figures over a period and its editions",
-    responses=_ok(schemas.SinglePage),
-    response_class=JSONResponse,
+    "One page: its metadata, daily figures over a period and its editions",
+    schemas.SinglePage,
 )
 def single_page(
     request: Request,
@@ -336,29 +352,22 @@ def single_page(
     warehouse = _warehouse(request)
     path = "/" + base_path.lstrip("/")
     if len(path) > MAX_PATH_LENGTH:
-        raise bad_param("base_path", f"at most {MAX_PATH_LENGTH} characters")
+        raise InvalidArgument("base_path", f"at most {MAX_PATH_LENGTH} characters")
     try:
         path = normalise_path(path)
     except ValueError as exc:
-        raise bad_param("base_path", str(exc)) from exc
+        raise InvalidArgument("base_path", str(exc)) from exc
     if to is None:
         to = warehouse.as_of()
         if to is None:
-            raise ApiError(404, "the warehouse has no daily facts yet")
+            raise NoData("the warehouse has no daily facts yet")
     first = from_ or to - timedelta(days=29)
     if first > to:
-        raise ApiError(
-            400,
-            f"from {first} is after to {to}",
-            invalid_params=[{"name": "from", "reason": f"after to ({to})"}],
-        )
+        raise InvalidArgument("from", f"{first} is after to ({to})")
     if (to - first).days + 1 > MAX_SPAN_DAYS:
-        raise bad_param("from", f"at most {MAX_SPAN_DAYS} days between from and to")
-    try:
-        editions = warehouse.page_editions(path)
-        daily = warehouse.page_daily(path, first, to)
-    except LookupError as exc:
-        raise ApiError(404, str(exc.args[0]) if exc.args else "no such page") from exc
+        raise InvalidArgument("from", f"at most {MAX_SPAN_DAYS} days between from and to")
+    editions = warehouse.page_editions(path)  # NotFound: no page has ever been at the path
+    daily = warehouse.page_daily(path, first, to)
     daily["date"] = daily["date"].dt.date  # a day, not an instant at midnight
     series = records(daily, SERIES_COLUMNS)
     if csv:
@@ -387,60 +396,70 @@ def single_page(
     )
 
 
-def _listing(
-    request: Request,
-    rows: list[dict[str, Any]],
-    columns: list[str],
+def _add_listing(
+    path: str,
     name: str,
-    fmt: str | None,
-    bom: bool,
-) -> Response:
-    if wants_csv(request, fmt):
-        return _csv_response(columns, rows, name, bom)
-    return JSONResponse({"results": rows, "total_results": len(rows)})
+    summary: str,
+    model: type,
+    row: type[BaseModel],
+    rows: Callable[[Request, list[str]], list[dict[str, Any]]],
+    description: str,
+) -> None:
+    """A GET route answering every row of a small listing, as JSON or CSV (`name`.csv)."""
+    columns = list(row.model_fields)
+
+    def listing(request: Request, format: Format = None, bom: Bom = True) -> Response:
+        csv = wants_csv(request, format)
+        found = rows(request, columns)
+        if csv:
+            return _csv_response(columns, found, name.replace("_", "-"), bom)
+        return JSONResponse({"results": found, "total_results": len(found)})
+
+    router.add_api_route(
+        path,
+        listing,
+        methods=["GET"],
+        name=name,
+        summary=summary,
+        description=description,
+        responses=_ok(model),
+        response_class=JSONResponse,
+    )
 
 
-@router.get(
-    "/organisations",
-    summary="Every organisation",
-    responses=_ok(schemas.OrganisationList),
-    response_class=JSONResponse,
-)
-def organisations(request: Request, format: Format = None, bom: Bom = True) -> Response:
-    """Every organisation known to the warehouse, with its status and parent."""
-    wants_csv(request, format)
-    columns = list(schemas.Organisation.model_fields)
-    rows = records(_warehouse(request).organisations(), columns)
-    return _listing(request, rows, columns, "organisations", format, bom)
-
-
-@router.get(
-    "/document_types",
-    summary="Every document type",
-    responses=_ok(schemas.DocumentTypeList),
-    response_class=JSONResponse,
-)
-def document_types(request: Request, format: Format = None, bom: Bom = True) -> Response:
-    """Every document type: machine name and display label."""
-    wants_csv(request, format)
-    columns = list(schemas.DocumentType.model_fields)
-    rows = records(_warehouse(request).document_types(), columns)
-    return _listing(request, rows, columns, "document-types", format, bom)
-
-
-@router.get(
-    "/metrics",
-    summary="The metrics glossary",
-    responses=_ok(schemas.MetricList),
-    response_class=JSONResponse,
-)
-def metrics(request: Request, format: Format = None, bom: Bom = True) -> Response:
-    """Every metric: name, meaning, source, formula, grain and unit."""
-    wants_csv(request, format)
-    columns = list(schemas.MetricDefinition.model_fields)
+def _metric_rows(_request: Request, columns: list[str]) -> list[dict[str, Any]]:
     rows = [{c: getattr(m, c) for c in columns} for m in METRICS]
     assert set(BY_NAME) == {r["name"] for r in rows}
-    return _listing(request, rows, columns, "metrics", format, bom)
+    return rows
+
+
+_add_listing(
+    "/organisations",
+    "organisations",
+    "Every organisation",
+    schemas.OrganisationList,
+    schemas.Organisation,
+    lambda request, columns: records(_warehouse(request).organisations(), columns),
+    "Every organisation known to the warehouse, with its status and parent.",
+)
+_add_listing(
+    "/document_types",
+    "document_types",
+    "Every document type",
+    schemas.DocumentTypeList,
+    schemas.DocumentType,
+    lambda request, columns: records(_warehouse(request).document_types(), columns),
+    "Every document type: machine name and display label.",
+)
+_add_listing(
+    "/metrics",
+    "metrics",
+    "The metrics glossary",
+    schemas.MetricList,
+    schemas.MetricDefinition,
+    _metric_rows,
+    "Every metric: name, meaning, source, formula, grain and unit.",
+)
 
 
 @router.get(

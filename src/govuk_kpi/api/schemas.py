@@ -28,27 +28,32 @@ class Period(BaseModel):
     end: date
 
 
-class _ContentItemHead(BaseModel):
-    page_id: int
-    content_id: str
-    locale: str
-    base_path: str
-    title: str
-    description: str | None
-    document_type: str
-    document_type_label: str | None
-    organisation: str | None
-    organisation_title: str | None
-    withdrawn: bool
-    first_published_at: datetime | None
-    public_updated_at: datetime | None
+# What a page's edition says of it: in a content row and in an edition alike, in this order.
+_DESCRIBED: dict[str, Any] = {
+    "content_id": (str, ...),
+    "locale": (str, ...),
+    "base_path": (str, ...),
+    "title": (str, ...),
+    "description": (str | None, ...),
+    "document_type": (str, ...),
+}
+
+
+def _described(name: str, key: str, **fields: Any) -> type[BaseModel]:
+    """A model of `name`: its integer `key`, what the edition says of the page, then `fields`."""
+    return create_model(name, __module__=__name__, **{key: (int, ...)}, **_DESCRIBED, **fields)
 
 
 # A page's metadata, then every metric of the registry in its order.
-ContentItem = create_model(
+ContentItem = _described(
     "ContentItem",
-    __base__=_ContentItemHead,
-    __module__=__name__,
+    "page_id",
+    document_type_label=(str | None, ...),
+    organisation=(str | None, ...),
+    organisation_title=(str | None, ...),
+    withdrawn=(bool, ...),
+    first_published_at=(datetime | None, ...),
+    public_updated_at=(datetime | None, ...),
     **_metric_fields(DAILY_METRICS, nullable=False),
     **_metric_fields(DERIVED_METRICS, nullable=True),
     **_metric_fields(EDITION_METRICS, nullable=True),
@@ -83,28 +88,17 @@ class EditionMetric(BaseModel):
     value: float | None
 
 
-class _EditionHead(BaseModel):
-    edition_key: int
-    content_id: str
-    locale: str
-    base_path: str
-    title: str
-    description: str | None
-    document_type: str
-    schema_name: str
-    withdrawn: bool
-    phase: str | None
-    first_published_at: datetime | None
-    public_updated_at: datetime | None
-    valid_from: datetime
-    valid_to: datetime | None
-    is_live: bool
-
-
-Edition = create_model(
+Edition = _described(
     "Edition",
-    __base__=_EditionHead,
-    __module__=__name__,
+    "edition_key",
+    schema_name=(str, ...),
+    withdrawn=(bool, ...),
+    phase=(str | None, ...),
+    first_published_at=(datetime | None, ...),
+    public_updated_at=(datetime | None, ...),
+    valid_from=(datetime, ...),
+    valid_to=(datetime | None, ...),
+    is_live=(bool, ...),
     **_metric_fields(EDITION_METRICS, nullable=True),
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 MAX_REASON = 1000
 
 
@@ -28,6 +30,31 @@ class ConfigError(GovukKpiError):
 
 class NotFound(GovukKpiError, LookupError):
     """Something asked for by name (a page, an organisation) that the warehouse does not hold."""
+
+
+class NoData(GovukKpiError, LookupError):
+    """The warehouse holds nothing for the question asked: no daily facts yet, or none in the
+    period asked about. `param` names the argument that asked (when one did) and `reason`
+    what was wrong with it; `facts` are what does exist (`first_day`, `last_day`)."""
+
+    def __init__(
+        self, message: str, *, param: str | None = None, reason: str | None = None, **facts: Any
+    ) -> None:
+        self.param = param
+        self.reason = reason or message
+        self.facts = facts
+        super().__init__(message)
+
+
+class InvalidArgument(ConfigError, ValueError):
+    """A caller's argument is wrong: `param` names it, the message says why; `facts` help
+    put it right (the `nearest` known values, where they are listed)."""
+
+    def __init__(self, param: str, message: str, **facts: Any) -> None:
+        self.param = param
+        self.reason = message
+        self.facts = facts
+        super().__init__(message)
 
 
 class UnknownOrganisation(NotFound):
