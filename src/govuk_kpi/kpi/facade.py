@@ -18,7 +18,7 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import Engine
 
-from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.core.errors import InvalidArgument, NoData
 from govuk_kpi.core.periods import Period, resolve_period
 from govuk_kpi.kpi import document_types as _document_types
 from govuk_kpi.kpi import listing, organisations, page, provenance, site, trends
@@ -50,7 +50,7 @@ class Warehouse:
         """Resolve a period name against `as_of` (default: the newest day with data)."""
         as_of = as_of or self.as_of()
         if as_of is None:
-            raise ConfigError("the warehouse has no daily facts yet; load analytics first")
+            raise NoData("the warehouse has no daily facts yet; load analytics first")
         return resolve_period(name, as_of)
 
     def _query(self, period: str, as_of: date | None, **filters: str | None) -> Query:
@@ -262,7 +262,7 @@ class Warehouse:
         try:
             chosen = replace(thresholds or AuditThresholds(), **overrides)
         except TypeError as exc:
-            raise ConfigError(f"content_audit: {exc}") from None
+            raise InvalidArgument("thresholds", f"content_audit: {exc}") from None
         query = self._query(period, as_of, organisation=organisation)
         with self.engine.connect() as connection:
             pages = trends.page_trends(connection, query)

@@ -5,7 +5,7 @@ from (`attrs["query"]`, `attrs["period"]`, `attrs["generated"]`)."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, TypeAlias
 
@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute
 
 from govuk_kpi.core.errors import UnknownOrganisation
-from govuk_kpi.core.metrics import DAILY_METRICS
+from govuk_kpi.core.metrics import DAILY_METRICS, EDITION_METRICS
 from govuk_kpi.core.periods import Period
 from govuk_kpi.kpi.expressions import derived_columns, total
 from govuk_kpi.kpi.provenance import usage_is_generated
@@ -81,6 +81,41 @@ def primary_organisation() -> FromClause:
     return DimOrganisation.__table__.alias("primary_org")
 
 
+def metric_columns(metric: Mapping[str, ColumnElement[Any]], *between: Any) -> list[Any]:
+    """The daily metrics from `metric` (one expression per metric) labelled with their names,
+    then `between`, then the registry's derived metrics computed from the same expressions."""
+    return [*(metric[m].label(m) for m in DAILY_METRICS), *between, *derived_columns(metric)]
+
+
+def edition_metric_columns() -> list[Any]:
+    """The edition metrics (`fact_edition_metrics`, one value per edition)."""
+    return [getattr(FactEditionMetrics, m) for m in EDITION_METRICS]
+
+
+def page_columns(
+    primary: FromClause, metric: Mapping[str, ColumnElement[Any]], *, described: bool = False
+) -> list[Any]:
+    """What a listing shows of every page item: its newest edition's properties (`described`
+    adds content_id, locale and description), its document type and primary organisation
+    (`primary`), then the period's daily and derived metrics from `metric`. Select them from
+    `newest_edition_rows`."""
+    return [
+        DimEdition.page_id,
+        *([DimEdition.content_id, DimEdition.locale] if described else []),
+        DimEdition.base_path,
+        DimEdition.title,
+        *([DimEdition.description] if described else []),
+        DimDocumentType.name.label("document_type"),
+        DimDocumentType.label.label("document_type_label"),
+        primary.c.slug.label("organisation"),
+        primary.c.title.label("organisation_title"),
+        DimEdition.withdrawn,
+        DimEdition.first_published_at,
+        DimEdition.public_updated_at,
+        *metric_columns(metric),
+    ]
+
+
 def newest_edition_rows(columns: Sequence[Any], sums: Subquery, primary: FromClause) -> AnySelect:
     """`columns` of every page's newest edition, with its document type, primary organisation,
     edition metrics and the period's `sums` (a `sums.page_sums` subquery) beside it."""
@@ -114,11 +149,7 @@ def calendar_series(facts: Subquery, first: date, last: date) -> AnySelect:
     metrics: a series with no gaps, for charts and trends."""
     metric = {m: func.coalesce(facts.c[m], 0) for m in DAILY_METRICS}
     return (
-        select(
-            DimDate.date,
-            *[metric[m].label(m) for m in DAILY_METRICS],
-            *derived_columns(metric),
-        )
+        select(DimDate.date, *metric_columns(metric))
         .select_from(DimDate)
         .outerjoin(facts, facts.c.date_key == DimDate.date_key)
         .where(DimDate.date_key.between(date_key(first), date_key(last)))

@@ -9,19 +9,20 @@ from typing import Any, Literal
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, func, or_, select
 
-from govuk_kpi.core.errors import ConfigError
+from govuk_kpi.core.errors import InvalidArgument
 from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS
-from govuk_kpi.kpi.expressions import derived_columns
 from govuk_kpi.kpi.frames import (
     AnySelect,
+    edition_metric_columns,
     frame,
     newest_edition_rows,
     of_organisation,
+    page_columns,
     primary_organisation,
 )
 from govuk_kpi.kpi.query import Query
 from govuk_kpi.kpi.sums import page_sums
-from govuk_kpi.warehouse.models import DimDocumentType, DimEdition, FactEditionMetrics
+from govuk_kpi.warehouse.models import DimDocumentType, DimEdition
 
 SORTABLE = (
     *DAILY_METRICS,
@@ -46,8 +47,8 @@ def parse_sort(sort: str) -> tuple[str, str]:
     field, _, direction = sort.partition(":")
     direction = direction or "desc"
     if field not in SORTABLE or direction not in ("asc", "desc"):
-        raise ConfigError(
-            f"cannot sort by {sort!r}; use one of {', '.join(SORTABLE)} with :asc or :desc"
+        raise InvalidArgument(
+            "sort", f"cannot sort by {sort!r}; use one of {', '.join(SORTABLE)} with :asc or :desc"
         )
     return field, direction
 
@@ -62,8 +63,9 @@ def check_page(page: int, page_size: int | Literal["all"] | None) -> int:
         or not isinstance(size, int)
         or not 1 <= size <= MAX_PAGE_SIZE
     ):
-        raise ConfigError(
-            f'page must be ≥ 1 and page_size 1..{MAX_PAGE_SIZE} (or "all", with page 1)'
+        raise InvalidArgument(
+            "page_size",
+            f'page must be ≥ 1 and page_size 1..{MAX_PAGE_SIZE} (or "all", with page 1)',
         )
     return size
 
@@ -124,24 +126,7 @@ def _count(connection: Connection, query: Query, conditions: list[ColumnElement[
 
 def _columns(sums: Any, primary: Any) -> list[Any]:
     metric = {m: func.coalesce(sums.c[m], 0) for m in DAILY_METRICS}
-    return [
-        DimEdition.page_id,
-        DimEdition.content_id,
-        DimEdition.locale,
-        DimEdition.base_path,
-        DimEdition.title,
-        DimEdition.description,
-        DimDocumentType.name.label("document_type"),
-        DimDocumentType.label.label("document_type_label"),
-        primary.c.slug.label("organisation"),
-        primary.c.title.label("organisation_title"),
-        DimEdition.withdrawn,
-        DimEdition.first_published_at,
-        DimEdition.public_updated_at,
-        *[metric[m].label(m) for m in DAILY_METRICS],
-        *derived_columns(metric),
-        *[getattr(FactEditionMetrics, m) for m in EDITION_METRICS],
-    ]
+    return [*page_columns(primary, metric, described=True), *edition_metric_columns()]
 
 
 def content(

@@ -7,15 +7,19 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from govuk_kpi.core.errors import ConfigError, NotFound
+from govuk_kpi.core.errors import InvalidArgument, NotFound
 from govuk_kpi.core.metrics import EDITION_METRICS
 from govuk_kpi.core.paths import normalise_path
 from govuk_kpi.kpi.frames import calendar_series, daily_facts, frame
-from govuk_kpi.warehouse.models import (
-    DimDocumentType,
-    DimEdition,
-    FactEditionMetrics,
-    FactPageDaily,
+from govuk_kpi.kpi.views import editions
+from govuk_kpi.warehouse.models import DimEdition, FactPageDaily
+
+# What `page_editions` shows of each edition, in this order.
+EDITION_HISTORY = (
+    *("edition_key", "content_id", "locale", "base_path", "title", "description"),
+    *("document_type", "schema_name", "withdrawn", "phase"),
+    *("first_published_at", "public_updated_at", "valid_from", "valid_to", "is_live"),
+    *EDITION_METRICS,
 )
 
 
@@ -37,26 +41,7 @@ def page_editions(connection: Connection, base_path: str) -> pd.DataFrame:
     """Every edition of the page item last seen at `base_path`, oldest first."""
     found = page_id(connection, base_path)
     query = (
-        select(
-            DimEdition.edition_key,
-            DimEdition.content_id,
-            DimEdition.locale,
-            DimEdition.base_path,
-            DimEdition.title,
-            DimEdition.description,
-            DimDocumentType.name.label("document_type"),
-            DimEdition.schema_name,
-            DimEdition.withdrawn,
-            DimEdition.phase,
-            DimEdition.first_published_at,
-            DimEdition.public_updated_at,
-            DimEdition.valid_from,
-            DimEdition.valid_to,
-            DimEdition.is_live,
-            *[getattr(FactEditionMetrics, m) for m in EDITION_METRICS],
-        )
-        .join(DimDocumentType, DimDocumentType.document_type_key == DimEdition.document_type_key)
-        .outerjoin(FactEditionMetrics, FactEditionMetrics.edition_key == DimEdition.edition_key)
+        editions(*EDITION_HISTORY)
         .where(DimEdition.page_id == found)
         .order_by(DimEdition.valid_from, DimEdition.edition_key)
     )
@@ -67,7 +52,7 @@ def page_daily(connection: Connection, base_path: str, first: date, last: date) 
     """A page item's daily figures from `first` to `last` (every day, zeros where none;
     `date` as datetime64). The page is found by the path it has or had."""
     if last < first:
-        raise ConfigError(f"from {first} is after to {last}")
+        raise InvalidArgument("start", f"from {first} is after to {last}")
     found = page_id(connection, base_path)
     facts = (
         daily_facts(first, last, FactPageDaily.page_id == found)

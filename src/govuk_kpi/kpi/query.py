@@ -3,7 +3,7 @@
 `Warehouse` (the facade) turns an analyst's keywords (`period="past-30-days"`,
 `organisation="hm-revenue-customs"`) into a `Query`; the question modules take a connection and
 a `Query` and return a DataFrame. Nothing in a `Query` is looked up yet: the organisation is a
-slug or content_id, resolved to keys by `frames.organisation_condition` when a query runs.
+slug or content_id, resolved to keys by `frames.of_organisation` when a query runs.
 """
 
 from __future__ import annotations

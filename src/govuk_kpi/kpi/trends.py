@@ -11,7 +11,6 @@ from sqlalchemy import Connection, func, select
 
 from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, derived_value
 from govuk_kpi.core.periods import Period, resolve_period
-from govuk_kpi.kpi.expressions import derived_columns
 from govuk_kpi.kpi.frames import (
     calendar_series,
     daily_facts,
@@ -20,6 +19,7 @@ from govuk_kpi.kpi.frames import (
     newest_edition_rows,
     number,
     of_organisation,
+    page_columns,
     primary_organisation,
 )
 from govuk_kpi.kpi.query import Query
@@ -60,8 +60,9 @@ def monthly_totals(connection: Connection, query: Query) -> pd.DataFrame:
     )
     rows = sums[list(DAILY_METRICS)].to_dict("records")
     for name in DERIVED_METRICS:
-        sums[name] = [derived_value(name, cast(dict[str, Any], row)) for row in rows]
-    sums["satisfaction"] = sums["satisfaction"].astype("float")
+        # float64 even when no month has a value (None would leave an object column)
+        values = [derived_value(name, cast(dict[str, Any], row)) for row in rows]
+        sums[name] = pd.Series(values, index=sums.index, dtype="float")
     sums.attrs = daily.attrs
     return sums
 
@@ -97,18 +98,7 @@ def _page_trend_rows(connection: Connection, query: Query, year: Period) -> Any:
     primary = primary_organisation()
     metric = {m: func.coalesce(sums.c[m], 0) for m in DAILY_METRICS}
     columns = [
-        DimEdition.page_id,
-        DimEdition.base_path,
-        DimEdition.title,
-        DimDocumentType.name.label("document_type"),
-        DimDocumentType.label.label("document_type_label"),
-        primary.c.slug.label("organisation"),
-        primary.c.title.label("organisation_title"),
-        DimEdition.withdrawn,
-        DimEdition.first_published_at,
-        DimEdition.public_updated_at,
-        *[metric[m].label(m) for m in DAILY_METRICS],
-        *derived_columns(metric),
+        *page_columns(primary, metric),
         func.coalesce(before.c.pviews, 0).label("pviews_previous"),
         func.coalesce(year_sums.c.pviews, 0).label("pviews_year"),
         FactEditionMetrics.words,

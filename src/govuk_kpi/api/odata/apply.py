@@ -15,6 +15,7 @@ the result is a select whose columns are the grouped properties and the aliases.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,12 +61,12 @@ def parse_apply(text: str) -> list[Transformation]:
     if not text.strip():
         raise ODataError("$apply is empty")
     parser = Parser(tokenize(text))
-    steps = [_transformation(parser)]
-    while parser.at_punct("/"):
-        parser.advance()
-        steps.append(_transformation(parser))
-        if len(steps) > MAX_DEPTH:
-            raise ODataError(f"at most {MAX_DEPTH} transformations")
+    steps = parser.separated(
+        lambda: _transformation(parser),
+        "/",
+        most=MAX_DEPTH,
+        too_many=f"at most {MAX_DEPTH} transformations",
+    )
     parser.expect_end()
     return steps
 
@@ -75,35 +76,52 @@ def _transformation(parser: Parser) -> Transformation:
     if name in UNSUPPORTED:
         raise ODataError(f"$apply transformation {name}() is not supported", 501)
     parser.expect_punct("(")
-    if name == "filter":
-        condition = parser.parse_expression()
-        parser.expect_punct(")")
-        return Transformation("filter", condition=condition)
-    if name == "aggregate":
+    read = _TRANSFORMATIONS.get(name)
+    if read is None:
+        raise ODataError(f"unknown $apply transformation {name}()")
+    return read(parser)
+
+
+def _filter(parser: Parser) -> Transformation:
+    """`filter(condition)`, from after its "("."""
+    condition = parser.parse_expression()
+    parser.expect_punct(")")
+    return Transformation("filter", condition=condition)
+
+
+def _aggregate_step(parser: Parser) -> Transformation:
+    """`aggregate(...)`, from after its "("."""
+    aggregates = _aggregates(parser)
+    parser.expect_punct(")")
+    return Transformation("aggregate", aggregates=aggregates)
+
+
+def _groupby(parser: Parser) -> Transformation:
+    """`groupby((properties)[,aggregate(...)])`, from after its "("."""
+    parser.expect_punct("(")
+    groups = parser.separated(lambda: _group_name(parser))
+    parser.expect_punct(")")
+    aggregates: tuple[Aggregate, ...] = ()
+    if parser.at_punct(","):
+        parser.advance()
+        inner = parser.expect_name().lower()
+        if inner != "aggregate":
+            raise ODataError(f"groupby() takes aggregate(), not {inner}()", 501)
+        parser.expect_punct("(")
         aggregates = _aggregates(parser)
         parser.expect_punct(")")
-        return Transformation("aggregate", aggregates=aggregates)
-    if name == "groupby":
-        parser.expect_punct("(")
-        groups = [_group_name(parser)]
-        while parser.at_punct(","):
-            parser.advance()
-            groups.append(_group_name(parser))
-        parser.expect_punct(")")
-        aggregates: tuple[Aggregate, ...] = ()
-        if parser.at_punct(","):
-            parser.advance()
-            inner = parser.expect_name().lower()
-            if inner != "aggregate":
-                raise ODataError(f"groupby() takes aggregate(), not {inner}()", 501)
-            parser.expect_punct("(")
-            aggregates = _aggregates(parser)
-            parser.expect_punct(")")
-        parser.expect_punct(")")
-        if len(set(groups)) != len(groups):
-            raise ODataError("groupby() names a property twice")
-        return Transformation("groupby", groups=tuple(groups), aggregates=aggregates)
-    raise ODataError(f"unknown $apply transformation {name}()")
+    parser.expect_punct(")")
+    if len(set(groups)) != len(groups):
+        raise ODataError("groupby() names a property twice")
+    return Transformation("groupby", groups=tuple(groups), aggregates=aggregates)
+
+
+# Each transformation `$apply` compiles, read from after its "(".
+_TRANSFORMATIONS: dict[str, Callable[[Parser], Transformation]] = {
+    "filter": _filter,
+    "aggregate": _aggregate_step,
+    "groupby": _groupby,
+}
 
 
 def _group_name(parser: Parser) -> str:
@@ -114,10 +132,7 @@ def _group_name(parser: Parser) -> str:
 
 
 def _aggregates(parser: Parser) -> tuple[Aggregate, ...]:
-    found = [_aggregate(parser)]
-    while parser.at_punct(","):
-        parser.advance()
-        found.append(_aggregate(parser))
+    found = parser.separated(lambda: _aggregate(parser))
     aliases = [a.alias for a in found]
     if len(set(aliases)) != len(aliases):
         raise ODataError("aggregate() uses an alias twice")
@@ -125,40 +140,53 @@ def _aggregates(parser: Parser) -> tuple[Aggregate, ...]:
 
 
 def _aggregate(parser: Parser) -> Aggregate:
+    """`$count as alias`, `property with method as alias`, or a custom aggregate."""
     source = parser.expect_name()
     if source == "$count":
-        method = "count"
-        source_name: str | None = None
-    else:
-        if source.startswith("$"):
-            raise ODataError(f"{source} cannot be aggregated")
-        if not parser.at_word("with"):
-            if parser.at_punct("("):
-                raise ODataError("aggregating an expression is not supported", 501)
-            if not (parser.at_word("as") or parser.at_punct(",") or parser.at_punct(")")):
-                raise parser.error("expected 'with'")
-            # A custom aggregate: named alone, its alias optional (its own name by default).
-            alias = source
-            if parser.at_word("as"):
-                parser.advance()
-                alias = parser.expect_name()
-            if not _ALIAS.match(alias):
-                raise ODataError(f"invalid alias {alias!r}")
-            return Aggregate(source, "custom", alias)
+        return Aggregate(None, "count", _alias(parser))
+    if source.startswith("$"):
+        raise ODataError(f"{source} cannot be aggregated")
+    if not parser.at_word("with"):
+        return _custom(parser, source)
+    parser.advance()
+    method = _method(parser)
+    return Aggregate(source, method, _alias(parser))
+
+
+def _custom(parser: Parser, source: str) -> Aggregate:
+    """A custom aggregate: named alone, its alias optional (its own name by default)."""
+    if parser.at_punct("("):
+        raise ODataError("aggregating an expression is not supported", 501)
+    if not (parser.at_word("as") or parser.at_punct(",") or parser.at_punct(")")):
+        raise parser.error("expected 'with'")
+    alias = source
+    if parser.at_word("as"):
         parser.advance()
-        method = parser.expect_name()
-        if method not in METHODS:
-            if "." in method:
-                raise ODataError(f"aggregation method {method} is not supported", 501)
-            raise ODataError(f"unknown aggregation method {method!r}; use {', '.join(METHODS)}")
-        source_name = source
+        alias = parser.expect_name()
+    return Aggregate(source, "custom", _checked_alias(alias))
+
+
+def _method(parser: Parser) -> str:
+    method = parser.expect_name()
+    if method not in METHODS:
+        if "." in method:
+            raise ODataError(f"aggregation method {method} is not supported", 501)
+        raise ODataError(f"unknown aggregation method {method!r}; use {', '.join(METHODS)}")
+    return method
+
+
+def _alias(parser: Parser) -> str:
+    """`as alias`."""
     if not parser.at_word("as"):
         raise parser.error("expected 'as' and an alias")
     parser.advance()
-    alias = parser.expect_name()
+    return _checked_alias(parser.expect_name())
+
+
+def _checked_alias(alias: str) -> str:
     if not _ALIAS.match(alias):
         raise ODataError(f"invalid alias {alias!r}")
-    return Aggregate(source_name, method, alias)
+    return alias
 
 
 @dataclass
@@ -232,31 +260,45 @@ def apply_transformations(
         if step.kind == "filter":
             condition = Compiler(relation.columns, type_name).boolean(step.condition)
             relation.where.append(condition)
-            continue
-        groups: list[ColumnElement] = []
-        out: list[tuple[str, ColumnElement, str]] = []
-        for name in step.groups:
-            if name not in relation.columns:
-                raise ODataError(f"{type_name} has no property {name!r} to group by", target=name)
-            column, edm = relation.columns[name]
-            groups.append(column)
-            out.append((name, column, edm))
-        for aggregate in step.aggregates:
-            if aggregate.alias in step.groups:
-                raise ODataError(f"alias {aggregate.alias!r} is also a grouped property")
-            if aggregate.method == "custom":
-                column, edm = _custom_aggregate(aggregate, relation, type_name)
-            else:
-                column, edm = _aggregate_column(aggregate, relation.columns)
-            out.append((aggregate.alias, column, edm))
-        query = select(*[column.label(name) for name, column, _ in out])
-        if relation.where:
-            query = query.where(*relation.where)
-        if groups:
-            query = query.group_by(*groups)
-        sub = query.subquery(f"apply{number}")
-        relation = Relation({name: (sub.c[name], edm) for name, _, edm in out}, entity_rows=False)
-    final = select(*[column.label(name) for name, (column, _) in relation.columns.items()])
-    if relation.where:
-        final = final.where(*relation.where)
-    return final, relation.columns
+        else:
+            relation = _aggregated(step, relation, type_name, f"apply{number}")
+    return _selected(relation.columns, relation.where), relation.columns
+
+
+def _aggregated(
+    step: Transformation, relation: Relation, type_name: str, subquery_name: str
+) -> Relation:
+    """A groupby or aggregate over `relation`: a subquery of the grouped properties and the
+    aggregates."""
+    out = _grouped(step.groups, relation, type_name)
+    for aggregate in step.aggregates:
+        if aggregate.alias in step.groups:
+            raise ODataError(f"alias {aggregate.alias!r} is also a grouped property")
+        if aggregate.method == "custom":
+            column, edm = _custom_aggregate(aggregate, relation, type_name)
+        else:
+            column, edm = _aggregate_column(aggregate, relation.columns)
+        out[aggregate.alias] = (column, edm)
+    query = _selected(out, relation.where)
+    if step.groups:
+        query = query.group_by(*[out[group][0] for group in step.groups])
+    sub = query.subquery(subquery_name)
+    return Relation({name: (sub.c[name], edm) for name, (_, edm) in out.items()}, entity_rows=False)
+
+
+def _grouped(groups: tuple[str, ...], relation: Relation, type_name: str) -> Columns:
+    """The grouped properties' columns, in the order groupby() names them."""
+    out: Columns = {}
+    for name in groups:
+        if name not in relation.columns:
+            raise ODataError(f"{type_name} has no property {name!r} to group by", target=name)
+        out[name] = relation.columns[name]
+    return out
+
+
+def _selected(columns: Columns, where: list[ColumnElement]) -> Select:
+    """A select of `columns`, each labelled with its name, where every condition holds."""
+    query = select(*[column.label(name) for name, (column, _) in columns.items()])
+    if where:
+        query = query.where(*where)
+    return query

@@ -16,15 +16,18 @@ Grammar (precedence low to high)::
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import and_, extract, false, func, literal, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
+T = TypeVar("T")
 MAX_LENGTH = 8000
 MAX_DEPTH = 64
 MAX_IN_ITEMS = 1000
@@ -98,37 +101,54 @@ def tokenize(text: str) -> list[Token]:
 
 @dataclass(frozen=True)
 class Literal:
+    """A literal: `'text'`, `5`, `2.5`, `1e3`, `2026-01-31`, `2026-01-31T10:00Z`, `true`,
+    `null`."""
+
     value: Any
     edm: str  # Edm.String, Edm.Int64, Edm.Double, Edm.Decimal, Edm.Boolean, Edm.Date, ...; null
 
 
 @dataclass(frozen=True)
 class Property:
+    """A property of the entity type, by name: `title`."""
+
     name: str
 
 
 @dataclass(frozen=True)
 class Call:
+    """A call of a supported function, named in lower case: `contains(title,'tax')`."""
+
     name: str
-    args: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Binary:
-    op: str
-    left: Any
-    right: Any
-
-
-@dataclass(frozen=True)
-class Not:
-    operand: Any
+    args: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class In:
-    operand: Any
+    """`operand in (literal, ...)`."""
+
+    operand: Node
     items: tuple[Literal, ...]
+
+
+@dataclass(frozen=True)
+class Binary:
+    """`left op right`: a comparison (eq, ne, gt, ge, lt, le), `and` or `or`."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Not:
+    """`not operand`."""
+
+    operand: Node
+
+
+# Any node of the tree.
+Node = Literal | Property | Call | Binary | Not | In
 
 
 COMPARISONS = ("eq", "ne", "gt", "ge", "lt", "le")
@@ -228,6 +248,18 @@ class Parser:
         if self.current.kind != "end":
             raise self.error("expected the end of the expression")
 
+    def separated(
+        self, read: Callable[[], T], mark: str = ",", *, most: int | None = None, too_many: str = ""
+    ) -> list[T]:
+        """One or more items `read` gives, between `mark`s; `too_many` (a 400) past `most`."""
+        items = [read()]
+        while self.at_punct(mark):
+            self.advance()
+            items.append(read())
+            if most is not None and len(items) > most:
+                raise ODataError(too_many)
+        return items
+
     def _enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -242,17 +274,17 @@ class Parser:
             self.depth -= 1
 
     def _or(self) -> Any:
-        node = self._and()
-        while self.at_word("or"):
-            self.advance()
-            node = Binary("or", node, self._and())
-        return node
+        return self._joined("or", self._and)
 
     def _and(self) -> Any:
-        node = self._unary()
-        while self.at_word("and"):
+        return self._joined("and", self._unary)
+
+    def _joined(self, word: str, operand: Callable[[], Any]) -> Any:
+        """`operand (word operand)*`, grouped from the left."""
+        node = operand()
+        while self.at_word(word):
             self.advance()
-            node = Binary("and", node, self._unary())
+            node = Binary(word, node, operand())
         return node
 
     def _unary(self) -> Any:
@@ -273,12 +305,11 @@ class Parser:
         if self.at_word("in"):
             self.advance()
             self.expect_punct("(")
-            items = [self._literal_only()]
-            while self.at_punct(","):
-                self.advance()
-                items.append(self._literal_only())
-                if len(items) > MAX_IN_ITEMS:
-                    raise ODataError(f"at most {MAX_IN_ITEMS} values in an 'in' list")
+            items = self.separated(
+                self._literal_only,
+                most=MAX_IN_ITEMS,
+                too_many=f"at most {MAX_IN_ITEMS} values in an 'in' list",
+            )
             self.expect_punct(")")
             return In(left, tuple(items))
         return left
@@ -300,50 +331,40 @@ class Parser:
 
     def _primary(self) -> Any:
         token = self.current
-        if token.kind == "punct" and token.text == "(":
+        if token.kind in _UNSUPPORTED_LITERALS:
+            raise ODataError(f"{_UNSUPPORTED_LITERALS[token.kind]} are not supported", 501)
+        literal_of = _LITERAL_TOKENS.get(token.kind)
+        if literal_of is not None:
+            self.advance()
+            return literal_of(token.text)
+        if token.kind == "name":
+            return self._named(token.text)
+        if self.at_punct("("):
             self.advance()
             node = self.parse_expression()
             self.expect_punct(")")
             return node
-        if token.kind == "string":
-            self.advance()
-            return Literal(token.text[1:-1].replace("''", "'"), "Edm.String")
-        if token.kind in _UNSUPPORTED_LITERALS:
-            raise ODataError(f"{_UNSUPPORTED_LITERALS[token.kind]} are not supported", 501)
-        if token.kind == "punct" and token.text == "-":
+        if self.at_punct("-"):
             # A negative number is one token; a minus before anything else is negation.
             raise ODataError("the negation operator '-' is not supported", 501)
-        if token.kind == "number":
-            self.advance()
-            return _number(token.text)
-        if token.kind == "date":
-            self.advance()
-            try:
-                return Literal(date.fromisoformat(token.text), "Edm.Date")
-            except ValueError as exc:
-                raise ODataError(f"invalid date {token.text!r}") from exc
-        if token.kind == "datetime":
-            self.advance()
-            return Literal(_datetime(token.text), "Edm.DateTimeOffset")
-        if token.kind == "name":
-            word = token.text
-            if word in ("true", "false"):
-                self.advance()
-                return Literal(word == "true", "Edm.Boolean")
-            if word == "null":
-                self.advance()
-                return Literal(None, "null")
-            if word in ("INF", "NaN"):  # valid Edm.Double literals; no property holds them
-                raise ODataError(f"the literal {word} is not supported", 501)
-            if word.startswith("$"):
-                raise ODataError(f"{word} is not supported in expressions", 501)
-            self.advance()
-            if self.at_punct("("):
-                return self._call(word)
-            if self.at_punct("/"):
-                raise ODataError("navigation paths in expressions are not supported", 501)
-            return Property(word)
         raise self.error("expected a value, a property or '('")
+
+    def _named(self, word: str) -> Any:
+        """A primary that is a name: a keyword literal, a function call or a property."""
+        keyword = _KEYWORD_LITERALS.get(word)
+        if keyword is not None:
+            self.advance()
+            return keyword
+        if word in ("INF", "NaN"):  # valid Edm.Double literals; no property holds them
+            raise ODataError(f"the literal {word} is not supported", 501)
+        if word.startswith("$"):
+            raise ODataError(f"{word} is not supported in expressions", 501)
+        self.advance()
+        if self.at_punct("("):
+            return self._call(word)
+        if self.at_punct("/"):
+            raise ODataError("navigation paths in expressions are not supported", 501)
+        return Property(word)
 
     def _call(self, name: str) -> Call:
         lowered = name.lower()
@@ -354,10 +375,7 @@ class Parser:
         self.expect_punct("(")
         self._enter()
         try:
-            args = [self.parse_expression()]
-            while self.at_punct(","):
-                self.advance()
-                args.append(self.parse_expression())
+            args = self.separated(self.parse_expression)
         finally:
             self.depth -= 1
         self.expect_punct(")")
@@ -389,6 +407,36 @@ def _datetime(text: str) -> datetime:
         raise ODataError(f"invalid date-time {text!r}") from exc
     # The warehouse keeps naive UTC.
     return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _string_literal(text: str) -> Literal:
+    return Literal(text[1:-1].replace("''", "'"), "Edm.String")
+
+
+def _date_literal(text: str) -> Literal:
+    try:
+        return Literal(date.fromisoformat(text), "Edm.Date")
+    except ValueError as exc:
+        raise ODataError(f"invalid date {text!r}") from exc
+
+
+def _date_time_literal(text: str) -> Literal:
+    return Literal(_datetime(text), "Edm.DateTimeOffset")
+
+
+# The value of each kind of literal token, from its text.
+_LITERAL_TOKENS: dict[str, Callable[[str], Literal]] = {
+    "string": _string_literal,
+    "number": _number,
+    "date": _date_literal,
+    "datetime": _date_time_literal,
+}
+# The names that are literals.
+_KEYWORD_LITERALS = {
+    "true": Literal(True, "Edm.Boolean"),
+    "false": Literal(False, "Edm.Boolean"),
+    "null": Literal(None, "null"),
+}
 
 
 def parse_filter(text: str) -> Any:
@@ -434,32 +482,37 @@ class Compiler:
         return expression
 
     def value(self, node: Any) -> tuple[Any, str]:
-        if isinstance(node, Literal):
-            return node.value, node.edm
-        if isinstance(node, Property):
-            if node.name not in self.columns:
-                raise ODataError(
-                    f"{self.type_name} has no property {node.name!r}", target=node.name
-                )
-            return self.columns[node.name]
-        if isinstance(node, Not):
-            return not_(self.boolean(node.operand)), "Edm.Boolean"
-        if isinstance(node, Binary) and node.op in ("and", "or"):
+        """A node's SQL expression (or a literal's value) and its Edm type."""
+        compile_node = self._BY_NODE.get(type(node))
+        if compile_node is None:
+            raise ODataError("unsupported expression")  # pragma: no cover
+        return compile_node(self, node)
+
+    def _literal(self, node: Literal) -> tuple[Any, str]:
+        return node.value, node.edm
+
+    def _property(self, node: Property) -> tuple[Any, str]:
+        if node.name not in self.columns:
+            raise ODataError(f"{self.type_name} has no property {node.name!r}", target=node.name)
+        return self.columns[node.name]
+
+    def _not(self, node: Not) -> tuple[Any, str]:
+        return not_(self.boolean(node.operand)), "Edm.Boolean"
+
+    def _binary(self, node: Binary) -> tuple[Any, str]:
+        if node.op in ("and", "or"):
             combine = and_ if node.op == "and" else or_
             return combine(self.boolean(node.left), self.boolean(node.right)), "Edm.Boolean"
-        if isinstance(node, Binary):
-            return self._compare(node), "Edm.Boolean"
-        if isinstance(node, In):
-            operand, edm = self.value(node.operand)
-            values = [self._coerce(item, edm) for item in node.items]
-            if any(v is None for v in values):
-                raise ODataError("null cannot be in an 'in' list; use eq null")
-            # As `p eq a or p eq b`: false, not null, for a null property.
-            column = _sql(operand)
-            return and_(column.is_not(None), column.in_(values)), "Edm.Boolean"
-        if isinstance(node, Call):
-            return self._call(node)
-        raise ODataError("unsupported expression")  # pragma: no cover
+        return self._compare(node), "Edm.Boolean"
+
+    def _in(self, node: In) -> tuple[Any, str]:
+        operand, edm = self.value(node.operand)
+        values = [self._coerce(item, edm) for item in node.items]
+        if any(v is None for v in values):
+            raise ODataError("null cannot be in an 'in' list; use eq null")
+        # As `p eq a or p eq b`: false, not null, for a null property.
+        column = _sql(operand)
+        return and_(column.is_not(None), column.in_(values)), "Edm.Boolean"
 
     def _coerce(self, literal_node: Literal, edm: str) -> Any:
         """A literal's value, checked against the type it is compared with."""
@@ -544,6 +597,16 @@ class Compiler:
             raise ODataError(f"{function}() needs a string, not {edm}")
         return _sql(value)
 
+    # How each kind of node compiles.
+    _BY_NODE: ClassVar[dict[type, Callable[[Compiler, Any], tuple[Any, str]]]] = {
+        Literal: _literal,
+        Property: _property,
+        Not: _not,
+        Binary: _binary,
+        In: _in,
+        Call: _call,
+    }
+
 
 def _compared(op: str, left: ColumnElement, right: ColumnElement, *, literal_right: bool) -> Any:
     """`left op right` as OData means it (4.01 Part 2, 5.1.1.1): true or false, never null.
@@ -553,26 +616,34 @@ def _compared(op: str, left: ColumnElement, right: ColumnElement, *, literal_rig
     when an operand is, so a row whose property is null would drop out of both `p ne 'x'`
     and `not (p eq 'x')`. `literal_right`: the right side is a literal, never null.
     """
-    if op == "eq":
-        if literal_right:
-            return and_(left.is_not(None), left == right)
-        return left.is_not_distinct_from(right)
-    if op == "ne":
-        if literal_right:
-            return or_(left.is_(None), left != right)
-        return left.is_distinct_from(right)
-    ordered = {
-        "gt": lambda a, b: a > b,
-        "ge": lambda a, b: a >= b,
-        "lt": lambda a, b: a < b,
-        "le": lambda a, b: a <= b,
-    }[op](left, right)
+    if op in ("eq", "ne"):
+        return _equality(op, left, right, literal_right=literal_right)
+    ordered = _ORDERINGS[op](left, right)
     if literal_right:
         return and_(left.is_not(None), ordered)
     compared = and_(left.is_not(None), right.is_not(None), ordered)
     if op in ("ge", "le"):
         return or_(and_(left.is_(None), right.is_(None)), compared)
     return compared
+
+
+def _equality(op: str, left: ColumnElement, right: ColumnElement, *, literal_right: bool) -> Any:
+    """`eq` or `ne` with null equal to itself and to nothing else."""
+    if literal_right:
+        if op == "eq":
+            return and_(left.is_not(None), left == right)
+        return or_(left.is_(None), left != right)
+    if op == "eq":
+        return left.is_not_distinct_from(right)
+    return left.is_distinct_from(right)
+
+
+_ORDERINGS: dict[str, Callable[[Any, Any], Any]] = {
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+}
 
 
 def _sql(value: Any) -> ColumnElement:

@@ -13,11 +13,13 @@ from typing import Any
 
 from lxml import etree
 
-from govuk_kpi.api.odata.model import CONTAINER, NAMESPACE, entity_sets
+from govuk_kpi.api.odata.model import CONTAINER, NAMESPACE, EntitySet, entity_sets
 
 EDMX = "http://docs.oasis-open.org/odata/ns/edmx"
 EDM = "http://docs.oasis-open.org/odata/ns/edm"
 _VOCABULARIES = "https://oasis-tcs.github.io/odata-vocabularies/vocabularies/"
+# The vocabularies the document uses (namespace, alias).
+_VOCABULARY_ALIASES = (("Org.OData.Core.V1", "Core"), ("Org.OData.Aggregation.V1", "Aggregation"))
 # The transformations `$apply` compiles (api.odata.apply); any other is refused.
 APPLY_TRANSFORMATIONS = ("filter", "groupby", "aggregate")
 # The instance annotation on every answer: whether its usage figures are generated sample data.
@@ -37,81 +39,78 @@ def csdl_xml() -> bytes:
     services = etree.SubElement(root, f"{{{EDMX}}}DataServices")
     schema = etree.SubElement(services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace=NAMESPACE)
     for entity in sets.values():
-        kind = etree.SubElement(schema, f"{{{EDM}}}EntityType", Name=entity.type_name)
-        key = etree.SubElement(kind, f"{{{EDM}}}Key")
-        for name in entity.keys:
-            etree.SubElement(key, f"{{{EDM}}}PropertyRef", Name=name)
-        for prop in entity.props:
-            etree.SubElement(
-                kind,
-                f"{{{EDM}}}Property",
-                Name=prop.name,
-                Type=prop.edm,
-                Nullable="true" if prop.nullable else "false",
-            )
-        for nav in entity.navs:
-            target = sets[nav.target]
-            element = etree.SubElement(
-                kind,
-                f"{{{EDM}}}NavigationProperty",
-                Name=nav.name,
-                Type=target.qualified_type,
-                Nullable="true" if nav.nullable else "false",
-            )
-            etree.SubElement(
-                element,
-                f"{{{EDM}}}ReferentialConstraint",
-                Property=nav.local,
-                ReferencedProperty=target.keys[0],
-            )
-        if entity.description:
-            note = etree.SubElement(kind, f"{{{EDM}}}Annotation", Term="Core.Description")
-            note.set("String", entity.description)
-        for name in entity.custom_aggregates:
-            etree.SubElement(
-                kind,
-                f"{{{EDM}}}Annotation",
-                Term="Aggregation.CustomAggregate",
-                Qualifier=name,
-                String=entity.by_name[name].edm,
-            )
-    term = etree.SubElement(schema, f"{{{EDM}}}Term", Name=GENERATED_TERM, Type="Edm.Boolean")
-    note = etree.SubElement(term, f"{{{EDM}}}Annotation", Term="Core.Description")
-    note.set("String", _GENERATED_DESCRIPTION)
-    container = etree.SubElement(schema, f"{{{EDM}}}EntityContainer", Name=CONTAINER)
+        _xml_entity_type(schema, entity, sets)
+    term = _edm(schema, "Term", Name=GENERATED_TERM, Type="Edm.Boolean")
+    _xml_description(term, _GENERATED_DESCRIPTION)
+    container = _edm(schema, "EntityContainer", Name=CONTAINER)
     for entity in sets.values():
-        element = etree.SubElement(
-            container,
-            f"{{{EDM}}}EntitySet",
-            Name=entity.name,
-            EntityType=entity.qualified_type,
-        )
-        for nav in entity.navs:
-            etree.SubElement(
-                element, f"{{{EDM}}}NavigationPropertyBinding", Path=nav.name, Target=nav.target
-            )
-        supported = etree.SubElement(
-            element, f"{{{EDM}}}Annotation", Term="Aggregation.ApplySupported"
-        )
-        record = etree.SubElement(supported, f"{{{EDM}}}Record")
-        value = etree.SubElement(record, f"{{{EDM}}}PropertyValue", Property="Transformations")
-        listed = etree.SubElement(value, f"{{{EDM}}}Collection")
-        for name in APPLY_TRANSFORMATIONS:
-            etree.SubElement(listed, f"{{{EDM}}}String").text = name
-        etree.SubElement(
-            record,
-            f"{{{EDM}}}PropertyValue",
-            Property="Rollup",
-            EnumMember="Aggregation.RollupType/None",
-        )
+        _xml_entity_set(container, entity)
     # The vocabularies: Core for the descriptions, Aggregation for what $apply does.
-    for position, (namespace, alias) in enumerate(
-        (("Org.OData.Core.V1", "Core"), ("Org.OData.Aggregation.V1", "Aggregation"))
-    ):
+    for position, (namespace, alias) in enumerate(_VOCABULARY_ALIASES):
         reference = etree.Element(f"{{{EDMX}}}Reference", Uri=f"{_VOCABULARIES}{namespace}.xml")
         etree.SubElement(reference, f"{{{EDMX}}}Include", Namespace=namespace, Alias=alias)
         root.insert(position, reference)
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def _edm(parent: etree._Element, tag: str, **attributes: str) -> etree._Element:
+    """A CSDL element `tag` in `parent`, its attributes in the order given."""
+    return etree.SubElement(parent, f"{{{EDM}}}{tag}", **attributes)
+
+
+def _xml_boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _xml_description(parent: etree._Element, text: str) -> None:
+    note = _edm(parent, "Annotation", Term="Core.Description")
+    note.set("String", text)
+
+
+def _xml_entity_type(schema: etree._Element, entity: EntitySet, sets: dict[str, EntitySet]) -> None:
+    """An EntityType: its key, properties, navigation properties and annotations."""
+    kind = _edm(schema, "EntityType", Name=entity.type_name)
+    key = _edm(kind, "Key")
+    for name in entity.keys:
+        _edm(key, "PropertyRef", Name=name)
+    for prop in entity.props:
+        _edm(kind, "Property", Name=prop.name, Type=prop.edm, Nullable=_xml_boolean(prop.nullable))
+    for nav in entity.navs:
+        target = sets[nav.target]
+        element = _edm(
+            kind,
+            "NavigationProperty",
+            Name=nav.name,
+            Type=target.qualified_type,
+            Nullable=_xml_boolean(nav.nullable),
+        )
+        _edm(
+            element, "ReferentialConstraint", Property=nav.local, ReferencedProperty=target.keys[0]
+        )
+    if entity.description:
+        _xml_description(kind, entity.description)
+    for name in entity.custom_aggregates:
+        _edm(
+            kind,
+            "Annotation",
+            Term="Aggregation.CustomAggregate",
+            Qualifier=name,
+            String=entity.by_name[name].edm,
+        )
+
+
+def _xml_entity_set(container: etree._Element, entity: EntitySet) -> None:
+    """An EntitySet, its navigation bindings and what `$apply` does on it."""
+    element = _edm(container, "EntitySet", Name=entity.name, EntityType=entity.qualified_type)
+    for nav in entity.navs:
+        _edm(element, "NavigationPropertyBinding", Path=nav.name, Target=nav.target)
+    supported = _edm(element, "Annotation", Term="Aggregation.ApplySupported")
+    record = _edm(supported, "Record")
+    value = _edm(record, "PropertyValue", Property="Transformations")
+    listed = _edm(value, "Collection")
+    for name in APPLY_TRANSFORMATIONS:
+        _edm(listed, "String").text = name
+    _edm(record, "PropertyValue", Property="Rollup", EnumMember="Aggregation.RollupType/None")
 
 
 @cache
@@ -163,10 +162,7 @@ def csdl_json() -> dict[str, Any]:
             f"{_VOCABULARIES}{namespace}.json": {
                 "$Include": [{"$Namespace": namespace, "$Alias": alias}]
             }
-            for namespace, alias in (
-                ("Org.OData.Core.V1", "Core"),
-                ("Org.OData.Aggregation.V1", "Aggregation"),
-            )
+            for namespace, alias in _VOCABULARY_ALIASES
         },
         NAMESPACE: schema,
     }

@@ -1,6 +1,7 @@
-"""The OData entity model: entity types and sets over the star schema, as SQLAlchemy selects.
+"""The OData entity model: entity types and sets, their properties, keys and navigation.
 
-Each entity set is a select of labelled columns (its properties); queries wrap it as a
+Each entity set's source is a select of labelled columns (its properties) from
+`govuk_kpi.kpi.views`, which alone knows the star schema's tables; queries wrap it as a
 subquery, so `$filter`, `$orderby` and `$apply` only ever see property names declared here.
 """
 
@@ -9,20 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select
 
 from govuk_kpi.core.metrics import DAILY_METRICS, DERIVED_METRICS, EDITION_METRICS, RATIOS
-from govuk_kpi.kpi.expressions import derived_columns
-from govuk_kpi.warehouse.models import (
-    AggPageMonthly,
-    DimDate,
-    DimDocumentType,
-    DimEdition,
-    DimMonth,
-    DimOrganisation,
-    FactEditionMetrics,
-    FactPageDaily,
-)
+from govuk_kpi.kpi import views
 
 NAMESPACE = "GovukKpi"
 CONTAINER = "Container"
@@ -83,13 +74,27 @@ class EntitySet:
         )
 
 
-def _metric_props() -> tuple[Prop, ...]:
-    return tuple(Prop(m, "Edm.Int64", False) for m in DAILY_METRICS)
+def _metric_props(*between: Prop) -> tuple[Prop, ...]:
+    """The daily metrics, then `between`, then the registry's derived metrics (computed from
+    the row's sums, null where it gives none): as `kpi.frames.metric_columns` lays them out."""
+    return (
+        *(Prop(m, "Edm.Int64", False) for m in DAILY_METRICS),
+        *between,
+        *(Prop(m, "Edm.Double") for m in DERIVED_METRICS),
+    )
 
 
-def _derived_props() -> tuple[Prop, ...]:
-    """The registry's derived metrics: computed from the row's sums, null where it gives none."""
-    return tuple(Prop(m, "Edm.Double") for m in DERIVED_METRICS)
+def _organisation_props() -> tuple[Prop, ...]:
+    """The primary organisation of the row's edition: its key (to navigate by) and slug."""
+    return (Prop("organisation_key", "Edm.Int64"), Prop("organisation", "Edm.String"))
+
+
+def _fact_navs() -> tuple[Nav, ...]:
+    """A metrics row's page (edition) and its primary organisation."""
+    return (
+        Nav("Page", "Pages", "edition_key", nullable=False),
+        Nav("Organisation", "Organisations", "organisation_key"),
+    )
 
 
 def _pages() -> EntitySet:
@@ -104,8 +109,7 @@ def _pages() -> EntitySet:
         Prop("document_type", "Edm.String", False),
         Prop("schema_name", "Edm.String", False),
         Prop("publishing_app", "Edm.String"),
-        Prop("organisation_key", "Edm.Int64"),
-        Prop("organisation", "Edm.String"),
+        *_organisation_props(),
         Prop("first_published_at", "Edm.DateTimeOffset"),
         Prop("public_updated_at", "Edm.DateTimeOffset"),
         Prop("withdrawn", "Edm.Boolean", False),
@@ -115,43 +119,12 @@ def _pages() -> EntitySet:
         Prop("is_live", "Edm.Boolean", False),
         *(Prop(m, "Edm.Double" if m == "readability" else "Edm.Int64") for m in EDITION_METRICS),
     )
-    source = (
-        select(
-            DimEdition.edition_key,
-            DimEdition.page_id,
-            DimEdition.content_id,
-            DimEdition.locale,
-            DimEdition.base_path,
-            DimEdition.title,
-            DimEdition.description,
-            DimDocumentType.name.label("document_type"),
-            DimEdition.schema_name,
-            DimEdition.publishing_app,
-            DimEdition.primary_organisation_key.label("organisation_key"),
-            DimOrganisation.slug.label("organisation"),
-            DimEdition.first_published_at,
-            DimEdition.public_updated_at,
-            DimEdition.withdrawn,
-            DimEdition.phase,
-            DimEdition.valid_from,
-            DimEdition.valid_to,
-            DimEdition.is_live,
-            *[getattr(FactEditionMetrics, m) for m in EDITION_METRICS],
-        )
-        .select_from(DimEdition)
-        .join(DimDocumentType, DimDocumentType.document_type_key == DimEdition.document_type_key)
-        .outerjoin(
-            DimOrganisation,
-            DimOrganisation.organisation_key == DimEdition.primary_organisation_key,
-        )
-        .outerjoin(FactEditionMetrics, FactEditionMetrics.edition_key == DimEdition.edition_key)
-    )
     return EntitySet(
         "Pages",
         "Page",
         ("edition_key",),
         props,
-        source,
+        views.pages(),
         (
             Nav("Organisation", "Organisations", "organisation_key"),
             Nav("DocumentType", "DocumentTypes", "document_type", nullable=False),
@@ -172,106 +145,54 @@ def _organisations() -> EntitySet:
         Prop("closed_at", "Edm.Date"),
         Prop("parent_slug", "Edm.String"),
     )
-    source = select(*[getattr(DimOrganisation, p.name) for p in props])
-    return EntitySet("Organisations", "Organisation", ("organisation_key",), props, source)
+    return EntitySet(
+        "Organisations", "Organisation", ("organisation_key",), props, views.organisations()
+    )
 
 
 def _document_types() -> EntitySet:
     props = (Prop("name", "Edm.String", False), Prop("label", "Edm.String", False))
-    source = select(DimDocumentType.name, DimDocumentType.label)
-    return EntitySet("DocumentTypes", "DocumentType", ("name",), props, source)
+    return EntitySet("DocumentTypes", "DocumentType", ("name",), props, views.document_types())
+
+
+def _metrics_set(
+    name: str, keys: tuple[str, ...], props: tuple[Prop, ...], source: Select, description: str
+) -> EntitySet:
+    """A set of metric rows (its type named in the singular), each of which navigates to its
+    page (edition) and its primary organisation."""
+    return EntitySet(name, name.removesuffix("s"), keys, props, source, _fact_navs(), description)
 
 
 def _daily() -> EntitySet:
-    props = (
+    own = (
         Prop("date_key", "Edm.Int32", False),
         Prop("edition_key", "Edm.Int64", False),
         Prop("date", "Edm.Date", False),
         Prop("page_id", "Edm.Int64", False),
-        Prop("organisation_key", "Edm.Int64"),
-        Prop("organisation", "Edm.String"),
-        *_metric_props(),
-        *_derived_props(),
     )
-    source = (
-        select(
-            FactPageDaily.date_key,
-            FactPageDaily.edition_key,
-            DimDate.date,
-            FactPageDaily.page_id,
-            DimEdition.primary_organisation_key.label("organisation_key"),
-            DimOrganisation.slug.label("organisation"),
-            *[getattr(FactPageDaily, m) for m in DAILY_METRICS],
-            *derived_columns({m: getattr(FactPageDaily, m) for m in DAILY_METRICS}),
-        )
-        .select_from(FactPageDaily)
-        .join(DimDate, DimDate.date_key == FactPageDaily.date_key)
-        .join(DimEdition, DimEdition.edition_key == FactPageDaily.edition_key)
-        .outerjoin(
-            DimOrganisation,
-            DimOrganisation.organisation_key == DimEdition.primary_organisation_key,
-        )
-    )
-    return EntitySet(
+    return _metrics_set(
         "DailyMetrics",
-        "DailyMetric",
         ("date_key", "edition_key"),
-        props,
-        source,
-        (
-            Nav("Page", "Pages", "edition_key", nullable=False),
-            Nav("Organisation", "Organisations", "organisation_key"),
-        ),
+        (*own, *_organisation_props(), *_metric_props()),
+        views.daily_metrics(),
         "One row per edition live that day per day: the daily metrics",
     )
 
 
 def _monthly() -> EntitySet:
-    props = (
+    own = (
         Prop("month_key", "Edm.Int32", False),
         Prop("page_id", "Edm.Int64", False),
         Prop("month", "Edm.String", False),
         Prop("year", "Edm.Int32", False),
         Prop("first_day", "Edm.Date", False),
         Prop("edition_key", "Edm.Int64", False),
-        Prop("organisation_key", "Edm.Int64"),
-        Prop("organisation", "Edm.String"),
-        *_metric_props(),
-        Prop("days", "Edm.Int32", False),
-        *_derived_props(),
     )
-    source = (
-        select(
-            AggPageMonthly.month_key,
-            AggPageMonthly.page_id,
-            DimMonth.slug.label("month"),
-            DimMonth.year,
-            DimMonth.first_day,
-            DimEdition.edition_key,
-            DimEdition.primary_organisation_key.label("organisation_key"),
-            DimOrganisation.slug.label("organisation"),
-            *[getattr(AggPageMonthly, m) for m in DAILY_METRICS],
-            AggPageMonthly.days,
-            *derived_columns({m: getattr(AggPageMonthly, m) for m in DAILY_METRICS}),
-        )
-        .select_from(AggPageMonthly)
-        .join(DimMonth, DimMonth.month_key == AggPageMonthly.month_key)
-        .join(DimEdition, and_(DimEdition.page_id == AggPageMonthly.page_id, DimEdition.is_latest))
-        .outerjoin(
-            DimOrganisation,
-            DimOrganisation.organisation_key == DimEdition.primary_organisation_key,
-        )
-    )
-    return EntitySet(
+    return _metrics_set(
         "MonthlyMetrics",
-        "MonthlyMetric",
         ("month_key", "page_id"),
-        props,
-        source,
-        (
-            Nav("Page", "Pages", "edition_key", nullable=False),
-            Nav("Organisation", "Organisations", "organisation_key"),
-        ),
+        (*own, *_organisation_props(), *_metric_props(Prop("days", "Edm.Int32", False))),
+        views.monthly_metrics(),
         "Monthly sums per page item, with the organisation of its newest edition",
     )
 

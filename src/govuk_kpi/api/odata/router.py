@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,7 +27,7 @@ from govuk_kpi.api.odata.expressions import (
     tokenize,
 )
 from govuk_kpi.api.odata.metadata import GENERATED_ANNOTATION, csdl_json, csdl_xml
-from govuk_kpi.api.odata.model import NAMESPACE, EntitySet, entity_sets
+from govuk_kpi.api.odata.model import NAMESPACE, EntitySet, Nav, entity_sets
 from govuk_kpi.api.odata.rollup_route import route_to_rollup
 from govuk_kpi.api.render import plain
 
@@ -98,36 +98,50 @@ def _media_parameters(media: str) -> tuple[str, dict[str, str]]:
 
 def _metadata_level(request: Request, fmt: str | None) -> str:
     """odata.metadata from $format, else from the best JSON media type in Accept."""
-    if fmt is not None:
-        kind, params = _media_parameters(fmt)
-        if kind not in ("json", "application/json"):
-            if kind in ("xml", "application/xml", "atom", "application/atom+xml"):
-                raise ODataError(f"$format={fmt} is not supported; use json", 406)
-            raise ODataError(f"unknown $format {fmt!r}; use json", target="$format")
-        level = params.get("odata.metadata", "minimal")
-    else:
-        level = "minimal"
-        best = -1.0
-        acceptable = False
-        accept = request.headers.get("accept", "")
-        for media in accept.split(","):
-            if not media.strip():
-                continue
-            kind, params = _media_parameters(media)
-            try:
-                q = float(params.get("q", "1"))
-            except ValueError:
-                q = 0.0
-            if kind in ("application/json", "application/*", "*/*") and q > 0:
-                acceptable = True
-                if kind == "application/json" and q > best:
-                    best = q
-                    level = params.get("odata.metadata", "minimal")
-        if accept.strip() and not acceptable:
-            raise ODataError("this service answers application/json; Accept allows none", 406)
+    level = _level_from_format(fmt) if fmt is not None else _level_from_accept(request)
     if level not in METADATA_LEVELS:
         raise ODataError(f"odata.metadata={level} is not one of {', '.join(METADATA_LEVELS)}")
     return level
+
+
+def _level_from_format(fmt: str) -> str:
+    """odata.metadata of a `$format` (JSON only)."""
+    kind, params = _media_parameters(fmt)
+    if kind not in ("json", "application/json"):
+        if kind in ("xml", "application/xml", "atom", "application/atom+xml"):
+            raise ODataError(f"$format={fmt} is not supported; use json", 406)
+        raise ODataError(f"unknown $format {fmt!r}; use json", target="$format")
+    return params.get("odata.metadata", "minimal")
+
+
+def _level_from_accept(request: Request) -> str:
+    """odata.metadata of the highest-q `application/json` in Accept; 406 when Accept allows
+    no JSON at all."""
+    level = "minimal"
+    best = -1.0
+    acceptable = False
+    accept = request.headers.get("accept", "")
+    for media in accept.split(","):
+        if not media.strip():
+            continue
+        kind, params = _media_parameters(media)
+        q = _quality(params)
+        if kind in ("application/json", "application/*", "*/*") and q > 0:
+            acceptable = True
+            if kind == "application/json" and q > best:
+                best = q
+                level = params.get("odata.metadata", "minimal")
+    if accept.strip() and not acceptable:
+        raise ODataError("this service answers application/json; Accept allows none", 406)
+    return level
+
+
+def _quality(params: dict[str, str]) -> float:
+    """A media range's q (1 when absent, 0 when unreadable)."""
+    try:
+        return float(params.get("q", "1"))
+    except ValueError:
+        return 0.0
 
 
 def _check_versions(request: Request) -> None:
@@ -201,26 +215,41 @@ def _json(body: dict[str, Any], level: str, headers: dict[str, str] | None = Non
 
 
 def _value(value: Any, edm: str) -> Any:
+    """A property's value as OData JSON writes its Edm type."""
     if value is None:
         return None
-    if edm == "Edm.DateTimeOffset" and isinstance(value, datetime):
+    return _JSON_BY_EDM.get(edm, plain)(value)
+
+
+def _date_time_offset(value: Any) -> Any:
+    if isinstance(value, datetime):
         text = value.isoformat()
         return text if value.tzinfo else text + "Z"
-    if edm == "Edm.Date" and isinstance(value, datetime):
-        return value.date().isoformat()
-    if edm == "Edm.Date" and isinstance(value, date):
-        return value.isoformat()
-    if edm == "Edm.DateTimeOffset" and isinstance(value, str):
+    if isinstance(value, str):
         return value.replace(" ", "T") + ("" if value.endswith("Z") else "Z")
-    if edm == "Edm.Int32":
-        return int(value)
-    if edm == "Edm.Int64":
-        return _int64(int(value))
-    if edm == "Edm.Decimal" and _IEEE754.get():
-        return str(value)
-    if edm == "Edm.Boolean":
-        return bool(value)
     return plain(value)
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return plain(value)
+
+
+def _decimal(value: Any) -> Any:
+    return str(value) if _IEEE754.get() else plain(value)
+
+
+_JSON_BY_EDM: dict[str, Callable[[Any], Any]] = {
+    "Edm.DateTimeOffset": _date_time_offset,
+    "Edm.Date": _date,
+    "Edm.Int32": int,
+    "Edm.Int64": lambda value: _int64(int(value)),
+    "Edm.Decimal": _decimal,
+    "Edm.Boolean": bool,
+}
 
 
 def _key_text(entity: EntitySet, row: dict[str, Any]) -> str:
@@ -299,32 +328,56 @@ class Service:
             raise ODataError(f"no entity set {match.group('set')!r}", 404)
         key_text, tail = match.group("key"), match.group("tail")
         if key_text is None:
-            if tail == "$count":
-                return self.count_only(entity, options)
-            if tail is not None:
-                raise ODataError(f"no resource at /odata/{path[:200]}", 404)
-            return self.collection(entity, options)
+            return self._set_resource(entity, tail, path, options)
         key = self._parse_key(entity, key_text)
         if tail is None:
             return self.single(entity, key, options)
+        return self._member(entity, key, key_text, tail, options)
+
+    def _set_resource(
+        self, entity: EntitySet, tail: str | None, path: str, options: Options
+    ) -> Response:
+        """The entity set (`/Pages`) or its count (`/Pages/$count`)."""
+        if tail == "$count":
+            return self.count_only(entity, options)
+        if tail is not None:
+            raise ODataError(f"no resource at /odata/{path[:200]}", 404)
+        return self.collection(entity, options)
+
+    def _member(
+        self, entity: EntitySet, key: dict[str, Any], key_text: str, tail: str, options: Options
+    ) -> Response:
+        """What follows an entity's key: a navigation property or a property."""
         nav = entity.nav(tail)
         if nav is not None:
-            row = self._fetch_one(entity, key)
-            target = self.sets[nav.target]
-            if row[nav.local] is None:
-                return Response(status_code=204, headers={"OData-Version": ODATA_VERSION})
-            return self.single(target, {target.keys[0]: row[nav.local]}, options)
+            return self._navigate(entity, key, nav, options)
         if tail in entity.by_name:
-            row = self._fetch_one(entity, key)
-            prop = entity.by_name[tail]
-            body = {"value": _value(row[tail], prop.edm)}
-            if options.metadata != "none":
-                body = {
-                    "@odata.context": (f"{self.base}/$metadata#{entity.name}({key_text})/{tail}"),
-                    **body,
-                }
-            return _json(body, options.metadata)
+            return self._property_value(entity, key, key_text, tail, options)
         raise ODataError(f"{entity.type_name} has no property {tail!r}", 404)
+
+    def _navigate(
+        self, entity: EntitySet, key: dict[str, Any], nav: Nav, options: Options
+    ) -> Response:
+        """The entity a navigation property leads to; 204 when it leads nowhere."""
+        row = self._fetch_one(entity, key)
+        target = self.sets[nav.target]
+        if row[nav.local] is None:
+            return Response(status_code=204, headers={"OData-Version": ODATA_VERSION})
+        return self.single(target, {target.keys[0]: row[nav.local]}, options)
+
+    def _property_value(
+        self, entity: EntitySet, key: dict[str, Any], key_text: str, name: str, options: Options
+    ) -> Response:
+        """One property of one entity (`/Pages(1)/title`)."""
+        row = self._fetch_one(entity, key)
+        prop = entity.by_name[name]
+        body = {"value": _value(row[name], prop.edm)}
+        if options.metadata != "none":
+            body = {
+                "@odata.context": (f"{self.base}/$metadata#{entity.name}({key_text})/{name}"),
+                **body,
+            }
+        return _json(body, options.metadata)
 
     def _parse_key(self, entity: EntitySet, text: str) -> dict[str, Any]:
         pairs: dict[str, Any] = {}
@@ -495,24 +548,16 @@ class Service:
 
     def collection(self, entity: EntitySet, options: Options) -> Response:
         applied = options.get("apply") is not None
-        if applied and options.get("select") is not None:
-            raise ODataError("use $apply's groupby instead of $select with $apply", 501)
-        if applied and options.get("expand") is not None:
-            raise ODataError("$expand with $apply is not supported", 501)
+        if applied:
+            _refuse_beside_apply(options)
         query, columns = self._query(entity, options)
         top = _integer(options.get("top"), "$top")
         skip = _integer(options.get("skip"), "$skip") or 0
         # Keyset paging when rows are in key order and keys are whole numbers: the token is
         # "<rows served>-<last key values>", so deep pages cost as little as the first.
-        keyset = (
-            not applied
-            and options.get("orderby") is None
-            and all(entity.by_name[k].edm in ("Edm.Int32", "Edm.Int64") for k in entity.keys)
-        )
+        keyset = not applied and _keyset_pageable(entity, options)
         token, after = _skiptoken(options.get("skiptoken"), len(entity.keys) if keyset else 0)
-        count_text = (options.get("count") or "false").lower()
-        if count_text not in ("true", "false"):
-            raise ODataError("$count must be true or false", target="$count")
+        counted = _count_wanted(options)
         page_size = self._page_size()
         keys = list(columns) if applied else list(entity.keys)
         # The applied relation may be ordered by its own columns; the entity's by its keys.
@@ -527,53 +572,73 @@ class Service:
             .limit(limit + 1)
         )
         if after is not None:
-            key_columns = [ordered_columns[k][0] for k in entity.keys]
-            paged = paged.where(
-                key_columns[0] > after[0]
-                if len(after) == 1
-                else tuple_(*key_columns) > tuple_(*[literal(v) for v in after])
-            )
+            paged = paged.where(_after_keys([ordered_columns[k][0] for k in entity.keys], after))
         else:
             paged = paged.offset(skip + token)
-        with self.engine.connect() as connection:
-            rows = [dict(r) for r in connection.execute(paged).mappings().all()] if limit else []
-            count = (
-                connection.execute(select(func.count()).select_from(sub)).scalar_one()
-                if count_text == "true"
-                else None
-            )
+        rows, count = self._fetch_page(paged, sub, limit, counted)
         # A next link only while rows remain within $top: a page that reaches $top is the last.
         more = len(rows) > limit and (remaining is None or limit < remaining)
         rows = rows[:limit]
+        values, context = (
+            self._applied_values(entity, columns, rows)
+            if applied
+            else self._entity_values(entity, rows, options)
+        )
+        body = self._collection_body(context, count, values, options.metadata)
+        if more:
+            next_token = _next_token(token + limit, rows, entity.keys if keyset else ())
+            body["@odata.nextLink"] = self._next_link(next_token)
+        headers = {}
+        if self._preferred_page_size() is not None:
+            headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
+        return _json(body, options.metadata, headers)
+
+    def _fetch_page(
+        self, paged: Select, relation: Any, limit: int, counted: bool
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page's rows (one more than `limit`, when there are more) and, when asked for,
+        how many rows `relation` holds in all."""
+        with self.engine.connect() as connection:
+            rows = [dict(r) for r in connection.execute(paged).mappings().all()] if limit else []
+            count = (
+                connection.execute(select(func.count()).select_from(relation)).scalar_one()
+                if counted
+                else None
+            )
+        return rows, count
+
+    def _applied_values(
+        self, entity: EntitySet, columns: Columns, rows: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], str]:
+        """The rows of an `$apply` result, and their context URL."""
+        values = [{n: _value(r[n], columns[n][1]) for n in columns} for r in rows]
+        return values, f"{self.base}/$metadata#{entity.name}({','.join(columns)})"
+
+    def _entity_values(
+        self, entity: EntitySet, rows: list[dict[str, Any]], options: Options
+    ) -> tuple[list[dict[str, Any]], str]:
+        """The entities of a page, `$select`ed and `$expand`ed, and their context URL."""
+        selected = self._select(entity, options.get("select"))
+        expands = self._expand(entity, options.get("expand"))
+        values = self._shape(entity, rows, selected, expands, options.metadata)
+        context = f"{self.base}/$metadata#{entity.name}"
+        if options.get("select") is not None or expands:
+            parts = [*selected] if options.get("select") is not None else []
+            parts += [f"{name}()" for name, _ in expands]
+            context += f"({','.join(parts)})"
+        return values, context
+
+    def _collection_body(
+        self, context: str, count: int | None, values: list[dict[str, Any]], level: str
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {}
-        level = options.metadata
-        if applied:
-            values = [{n: _value(r[n], columns[n][1]) for n in columns} for r in rows]
-            context = f"{self.base}/$metadata#{entity.name}({','.join(columns)})"
-        else:
-            selected = self._select(entity, options.get("select"))
-            expands = self._expand(entity, options.get("expand"))
-            values = self._shape(entity, rows, selected, expands, level)
-            context = f"{self.base}/$metadata#{entity.name}"
-            if options.get("select") is not None or expands:
-                parts = [*selected] if options.get("select") is not None else []
-                parts += [f"{name}()" for name, _ in expands]
-                context += f"({','.join(parts)})"
         if level != "none":
             body["@odata.context"] = context
         if count is not None:
             body["@odata.count"] = _int64(count)
         body[GENERATED_ANNOTATION] = self._generated()
         body["value"] = values
-        headers = {}
-        if more:
-            next_token = str(token + limit)
-            if keyset:
-                next_token += "".join(f"-{int(rows[-1][k])}" for k in entity.keys)
-            body["@odata.nextLink"] = self._next_link(next_token)
-        if self._preferred_page_size() is not None:
-            headers["Preference-Applied"] = f"odata.maxpagesize={page_size}"
-        return _json(body, level, headers)
+        return body
 
     def _preferred_page_size(self) -> int | None:
         prefer = self.request.headers.get("prefer", "")
@@ -670,6 +735,40 @@ def _skiptoken(text: str | None, keys: int) -> tuple[int, list[int] | None]:
     if served > MAX_TOP or any(v >= 2**63 for v in values):
         raise ODataError("$skiptoken is out of range", target="$skiptoken")
     return served, values or None
+
+
+def _refuse_beside_apply(options: Options) -> None:
+    if options.get("select") is not None:
+        raise ODataError("use $apply's groupby instead of $select with $apply", 501)
+    if options.get("expand") is not None:
+        raise ODataError("$expand with $apply is not supported", 501)
+
+
+def _keyset_pageable(entity: EntitySet, options: Options) -> bool:
+    """Whether the rows come in key order and every key is a whole number."""
+    return options.get("orderby") is None and all(
+        entity.by_name[k].edm in ("Edm.Int32", "Edm.Int64") for k in entity.keys
+    )
+
+
+def _count_wanted(options: Options) -> bool:
+    count_text = (options.get("count") or "false").lower()
+    if count_text not in ("true", "false"):
+        raise ODataError("$count must be true or false", target="$count")
+    return count_text == "true"
+
+
+def _after_keys(key_columns: list[Any], after: list[int]) -> Any:
+    """Rows whose keys come after the last page's (a row-value comparison for two or more)."""
+    if len(after) == 1:
+        return key_columns[0] > after[0]
+    return tuple_(*key_columns) > tuple_(*[literal(v) for v in after])
+
+
+def _next_token(served: int, rows: list[dict[str, Any]], keys: Sequence[str]) -> str:
+    """The `$skiptoken` of the next page: rows served, then the last row's keys for keyset
+    paging (`keys` empty otherwise)."""
+    return str(served) + "".join(f"-{int(rows[-1][k])}" for k in keys)
 
 
 def _split_outside_quotes(text: str) -> list[str]:
