@@ -469,22 +469,42 @@ def _weighted(rng: np.random.Generator, pool: Sequence[tuple[Any, float]], n: in
     return rng.choice(len(pool), size=n, p=shares / shares.sum())
 
 
-def _draw_chunk(
-    pools: _Pools, seed: int, number: int, events: int, first_user: int, day: tuple[int, int]
-) -> tuple[_Chunk, int]:
-    """Chunk `number` of the day: `events` events of users numbered from `first_user`; also
-    how many users it holds. `day`: its first second (Unix) and its length in seconds."""
-    rng = np.random.default_rng([seed, number])
-    # Enough users for about twice the events; the day is cut after `events` of them.
-    users = events // 4 + 16
+@dataclass
+class _Sessions:
+    """A chunk's users and their sessions: each user's sessions are consecutive."""
+
+    users: int
+    sessions_of: np.ndarray  # sessions of each user
+    session_user: np.ndarray  # the user of each session
+    user_first: np.ndarray  # each user's first session
+    session_k: np.ndarray  # 0, 1, 2 within the user
+
+
+@dataclass
+class _Views:
+    """A chunk's page views, session after session, and what each records."""
+
+    session: np.ndarray  # the session of each view
+    entry: np.ndarray  # the session's first view
+    location: np.ndarray  # page_location: index into _Pools.strings
+    title: np.ndarray  # page_title: index into _Pools.strings
+    referrer: np.ndarray  # page_referrer: index into _Pools.strings, -1 for none
+    search_view: np.ndarray  # a view of the search page
+    term: np.ndarray  # the search term of a search-page view
+
+
+def _draw_sessions(rng: np.random.Generator, users: int) -> _Sessions:
     sessions_of = np.array([n for n, _ in _SESSIONS_PER_USER])[
         _weighted(rng, _SESSIONS_PER_USER, users)
     ]
     session_user = np.repeat(np.arange(users), sessions_of)
-    sessions = len(session_user)
     user_first = np.cumsum(sessions_of) - sessions_of
-    session_k = np.arange(sessions) - user_first[session_user]  # 0, 1, 2 within the user
+    session_k = np.arange(len(session_user)) - user_first[session_user]
+    return _Sessions(users, sessions_of, session_user, user_first, session_k)
 
+
+def _draw_views(rng: np.random.Generator, pools: _Pools, sessions: int) -> _Views:
+    """Each session's page views: the pages (or the search page), as recorded."""
     views_of = np.minimum(rng.geometric(_BOUNCE, size=sessions), _MAX_VIEWS)
     view_session = np.repeat(np.arange(sessions), views_of)
     views = len(view_session)
@@ -503,7 +523,14 @@ def _draw_chunk(
     referrer = np.where(
         entry, np.where(outside > 0, pools.referrer_at + outside - 1, -1), np.roll(location, 1)
     )
+    return _Views(view_session, entry, location, title, referrer, search_view, term)
 
+
+def _draw_slots(
+    rng: np.random.Generator, entry: np.ndarray, search_view: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The events of the page views: (view, slot) of each, by session, in time."""
+    views = len(entry)
     slots = np.zeros((views, len(_SLOT_NAMES)), dtype=bool)
     slots[:, _SESSION_START] = entry
     slots[:, _PAGE_VIEW] = True
@@ -513,15 +540,27 @@ def _draw_chunk(
     slots[:, _PAGE_SEARCH] = ~search_view & (rng.random(views) < _PAGE_SEARCH_SHARE)
     slots[:, _FORM_SUBMIT] = ~search_view & (rng.random(views) < _FEEDBACK_SHARE)
     slots[:, _USER_ENGAGEMENT] = rng.random(views) < _ENGAGEMENT_SHARE
-    view, slot = np.nonzero(slots)  # events in (view, slot) order: by session, in time
-    n = len(view)
+    view, slot = np.nonzero(slots)
+    return view, slot
+
+
+def _draw_times(
+    rng: np.random.Generator,
+    people: _Sessions,
+    session: np.ndarray,
+    slot: np.ndarray,
+    landing: np.ndarray,
+    day: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(engagement ms, timestamp) of each event of the sessions `session` in order, and each
+    session's start (microseconds)."""
+    n, sessions = len(slot), len(people.session_user)
     engaged_ms = np.clip(rng.lognormal(np.log(20_000), 1.1, size=n), 100, 600_000).astype(np.int64)
     # Time since the event before in its session: the engagement time for user_engagement.
     gap = rng.integers(200_000, 20_000_000, size=n)
     gap = np.where(slot == _USER_ENGAGEMENT, engaged_ms * 1000 + gap // 100, gap)
     # A landing page view follows its session_start within the millisecond.
-    gap = np.where((slot == _PAGE_VIEW) & entry[view], gap // 20_000 + 1, gap)
-    session = view_session[view]
+    gap = np.where((slot == _PAGE_VIEW) & landing, gap // 20_000 + 1, gap)
     first_event = np.r_[True, session[1:] != session[:-1]]
     gap[first_event] = 0
     since = np.cumsum(gap)
@@ -532,30 +571,25 @@ def _draw_chunk(
     # A user's day split in equal windows, one session in each: sessions never overlap, and
     # a session (at most about 3.1 hours) fits in its window (7 2/3 hours at the least).
     day_start, day_seconds = day
-    window = day_seconds * 1_000_000 // sessions_of[session_user]
+    window = day_seconds * 1_000_000 // people.sessions_of[people.session_user]
     room = np.maximum(window - duration - 1_000_000, 0)
-    start = session_k * window + (rng.random(sessions) * room).astype(np.int64)
+    start = people.session_k * window + (rng.random(sessions) * room).astype(np.int64)
     session_start = day_start * 1_000_000 + start
-    timestamp = session_start[session] + since
+    return engaged_ms, session_start[session] + since, session_start
 
-    # Cut the day after `events` events (users in order, so the last user may be cut short).
-    keep = slice(0, events)
-    view, slot, session, timestamp = view[keep], slot[keep], session[keep], timestamp[keep]
-    engaged_ms = engaged_ms[keep]
-    n = len(view)
-    if n < events:  # practically never: about twice as many were drawn
-        raise RuntimeError(f"chunk {number} drew {n} events, fewer than {events}")
-    user = session_user[session]
-    users_held = int(user[-1]) + 1
 
-    # The users' own records.
+def _draw_user_records(
+    rng: np.random.Generator, people: _Sessions, session_start: np.ndarray, seed: int, first: int
+) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each user's user_pseudo_id, and which privacy, device, geo and source records."""
+    users = people.users
     new_user = rng.random(users) < _NEW_USER_SHARE
-    first_session = session_start[user_first]
+    first_session = session_start[people.user_first]
     first_touch = np.where(
         new_user, first_session, first_session - rng.integers(1, 400, size=users) * 86_400_000_000
     )
     # Distinct client ids: multiplying by a number prime to 10 permutes 0 .. 10**10 - 1.
-    client = ((first_user + np.arange(users)) * 7_919_000_001 + seed * 104_729 + 1) % 10**10
+    client = ((first + np.arange(users)) * 7_919_000_001 + seed * 104_729 + 1) % 10**10
     user_ids = pc.binary_join_element_wise(
         pc.cast(pa.array(client), pa.string()),
         pc.cast(pa.array(first_touch // 1_000_000), pa.string()),
@@ -565,49 +599,121 @@ def _draw_chunk(
     device = _weighted(rng, _DEVICE_POOL, users)
     geo = _weighted(rng, _GEO_POOL, users)
     source = _weighted(rng, _SOURCE_POOL, users)
+    return user_ids, privacy, device, geo, source
+
+
+@dataclass
+class _EventDraws:
+    """What the params of a chunk's events (in time order) are made of."""
+
+    view: np.ndarray
+    slot: np.ndarray
+    session_id: np.ndarray
+    engaged_ms: np.ndarray
+    yes: np.ndarray
+    link: np.ndarray
+    other_term: np.ndarray
+
+
+def _draw_chunk(
+    pools: _Pools, seed: int, number: int, events: int, first_user: int, day: tuple[int, int]
+) -> tuple[_Chunk, int]:
+    """Chunk `number` of the day: `events` events of users numbered from `first_user`; also
+    how many users it holds. `day`: its first second (Unix) and its length in seconds."""
+    rng = np.random.default_rng([seed, number])
+    # Enough users for about twice the events; the day is cut after `events` of them.
+    people = _draw_sessions(rng, events // 4 + 16)
+    views = _draw_views(rng, pools, len(people.session_user))
+    view, slot = _draw_slots(rng, views.entry, views.search_view)
+    session = views.session[view]
+    engaged_ms, timestamp, session_start = _draw_times(
+        rng, people, session, slot, views.entry[view], day
+    )
+    # Cut the day after `events` events (users in order, so the last user may be cut short).
+    view, slot, session, timestamp = (
+        view[:events],
+        slot[:events],
+        session[:events],
+        timestamp[:events],
+    )
+    engaged_ms = engaged_ms[:events]
+    n = len(view)
+    if n < events:  # practically never: about twice as many were drawn
+        raise RuntimeError(f"chunk {number} drew {n} events, fewer than {events}")
+    user = people.session_user[session]
+    users_held = int(user[-1]) + 1
+    user_ids, privacy, device, geo, source = _draw_user_records(
+        rng, people, session_start, seed, first_user
+    )
     bundle = rng.integers(1, 40, size=n)
     yes = rng.random(n) < _YES_SHARE
     link = rng.integers(0, len(_LINKS), size=n)
     other_term = rng.integers(0, _SEARCH_TERMS, size=n)
-
     # An export is in no particular order: here, the chunk's events in time order.
     order = np.argsort(timestamp, kind="stable")
     view, slot, session, timestamp, user = (
         a[order] for a in (view, slot, session, timestamp, user)
     )
-    engaged_ms, yes, link, other_term = (
-        engaged_ms[order],
-        yes[order],
-        link[order],
-        other_term[order],
+    events_of = _EventDraws(
+        view=view,
+        slot=slot,
+        session_id=session_start[session] // 1_000_000,
+        engaged_ms=engaged_ms[order],
+        yes=yes[order],
+        link=link[order],
+        other_term=other_term[order],
     )
-    ev_location = location[view]
-    ev_referrer = referrer[view]
-    ev_entry = entry[view]
-    session_id = session_start[session] // 1_000_000
+    offsets, param_key, param_string, param_int = _flat_params(_params(pools, views, events_of))
+    chunk = _Chunk(
+        timestamp=timestamp,
+        slot=slot,
+        user_id=user_ids.take(pa.array(user)),
+        bundle=bundle,
+        privacy=privacy[user],
+        device=device[user],
+        geo=geo[user],
+        source=source[user],
+        param_offsets=offsets,
+        param_key=param_key,
+        param_string=param_string,
+        param_int=param_int,
+    )
+    return chunk, users_held
+
+
+def _params(
+    pools: _Pools, views: _Views, ev: _EventDraws
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(key, which events carry it, its value) of every param an event may carry."""
+    n, slot, view = len(ev.slot), ev.slot, ev.view
+    ev_referrer = views.referrer[view]
     is_search = (slot == _SEARCH_PAGE_SEARCH) | (slot == _PAGE_SEARCH)
-    search_term = np.where(slot == _SEARCH_PAGE_SEARCH, term[view], other_term)
+    search_term = np.where(slot == _SEARCH_PAGE_SEARCH, views.term[view], ev.other_term)
     feedback = slot == _FORM_SUBMIT
+    viewed = (slot == _PAGE_VIEW) | (slot == _SEARCH_PAGE_SEARCH)
     everyone = np.ones(n, dtype=bool)
     w = pools.word_at
-    params: list[tuple[str, np.ndarray, np.ndarray]] = [  # (key, which events, value)
-        ("page_location", everyone, ev_location),
-        (
-            "page_referrer",
-            ((slot == _PAGE_VIEW) | (slot == _SEARCH_PAGE_SEARCH)) & (ev_referrer >= 0),
-            ev_referrer,
-        ),
-        ("page_title", (slot == _PAGE_VIEW) | (slot == _SEARCH_PAGE_SEARCH), title[view]),
-        ("entrances", (slot == _PAGE_VIEW) & ev_entry, np.ones(n, dtype=np.int64)),
-        ("engagement_time_msec", slot == _USER_ENGAGEMENT, engaged_ms),
+    return [
+        ("page_location", everyone, views.location[view]),
+        ("page_referrer", viewed & (ev_referrer >= 0), ev_referrer),
+        ("page_title", viewed, views.title[view]),
+        ("entrances", (slot == _PAGE_VIEW) & views.entry[view], np.ones(n, dtype=np.int64)),
+        ("engagement_time_msec", slot == _USER_ENGAGEMENT, ev.engaged_ms),
         ("percent_scrolled", slot == _SCROLL, np.full(n, 90, dtype=np.int64)),
-        ("link_url", slot == _CLICK, pools.link_at + link),
+        ("link_url", slot == _CLICK, pools.link_at + ev.link),
         ("search_term", is_search, pools.term_at + search_term),
         ("type", feedback, np.full(n, w)),
         ("section", feedback, np.full(n, w + 1)),
-        ("ui_text", feedback, np.where(yes, w + 2, w + 3)),
-        ("ga_session_id", everyone, session_id),
+        ("ui_text", feedback, np.where(ev.yes, w + 2, w + 3)),
+        ("ga_session_id", everyone, ev.session_id),
     ]
+
+
+def _flat_params(
+    params: list[tuple[str, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The params flat, event after event: (offsets, key, string index, int value)."""
+    n = len(params[0][1])
     counts = np.zeros(n, dtype=np.int32)
     for _, present, _ in params:
         counts += present
@@ -626,21 +732,7 @@ def _draw_chunk(
         else:
             param_string[at] = value[present]
         rank += present
-    chunk = _Chunk(
-        timestamp=timestamp,
-        slot=slot,
-        user_id=user_ids.take(pa.array(user)),
-        bundle=bundle,
-        privacy=privacy[user],
-        device=device[user],
-        geo=geo[user],
-        source=source[user],
-        param_offsets=offsets,
-        param_key=param_key,
-        param_string=param_string,
-        param_int=param_int,
-    )
-    return chunk, users_held
+    return offsets, param_key, param_string, param_int
 
 
 def _chunks(seed: int, events: int, day: date, pages: int) -> Iterator[tuple[_Pools, _Chunk]]:

@@ -10,10 +10,11 @@ feedback counts, so those are generated here (DESIGN.md, "The sample data set"):
   exercised;
 - `GENERATED.txt` and `manifest.json`, which say plainly that the figures are generated.
 
-The calibration constants are derived at generation time from the real figures in
-`pageviews-2014/*.json` and `content-data-2022/table.json` (see `Calibration`). The few
-constants the real files cannot give (weekend dip, entrance/bounce/exit shares, the bottom of
-the tail) are named module constants and are listed in `manifest.json` as assumptions.
+The figures come from the traffic model (`sample/traffic.py`), calibrated at generation time
+on the real figures in `pageviews-2014/*.json` and `content-data-2022/table.json` (see
+`Calibration`). The few constants the real files cannot give (weekend dip,
+entrance/bounce/exit shares, the bottom of the tail) are named constants there and are listed
+in `manifest.json` as assumptions.
 
 Two runs with the same pages, as-of date and seed write byte-identical files.
 """
@@ -34,6 +35,44 @@ import numpy as np
 
 from govuk_kpi.core.data import govuk_data_dir
 from govuk_kpi.core.paths import normalise_path
+from govuk_kpi.sample.traffic import (
+    BOUNCE_SHARE,
+    CALIBRATION_FILES,
+    DEFAULT_SECONDS_PER_VIEW,
+    ENTRANCE_SHARE,
+    EXIT_SHARE,
+    FLOOR_MONTHLY_PVIEWS,
+    GENERATE_DRAW_ORDER,
+    HEAD_RANKS,
+    NEWS_LEAST_WEEKLY,
+    NEWS_SHARE,
+    NEWS_TYPES,
+    TREND_SD_PER_YEAR,
+    TRENDING_SPIKES,
+    VARIANT_SHARE,
+    WEEKEND_FACTOR,
+    WITHDRAWN_FACTOR,
+    Calibration,
+    Rates,
+    analytics_row,
+    csv_field,
+    draw_entrance,
+    draw_metrics,
+    draw_popularity,
+    entrance_base,
+    expected_views,
+    load_calibration,
+    news_spike,
+    noise_shape,
+    page_rates,
+    rank_weights,
+    ratio_pool,
+    seconds_per_view,
+    trend_years,
+    trending_factor,
+    week_shape,
+    with_entrance,
+)
 
 DEFAULT_SEED = 20261127
 DEFAULT_AS_OF = date(2026, 10, 31)
@@ -53,79 +92,7 @@ ANALYTICS_COLUMNS: tuple[str, ...] = (
 )
 FEEDBACK_COLUMNS: tuple[str, ...] = ("date", "path", "feedex")
 
-# Relative to the GOV.UK data folder; every calibration constant comes from one of these.
-TABLE_FILE = "content-data-2022/table.json"
-MOST_VIEWED_FILES: tuple[str, ...] = (
-    "pageviews-2014/govuk_most_viewed.json",
-    "pageviews-2014/govuk_most_viewed_news.json",
-    "pageviews-2014/govuk_most_viewed_policies.json",
-)
-NEWS_FILE = "pageviews-2014/govuk_most_viewed_news.json"
-TRENDING_FILE = "pageviews-2014/govuk_trending.json"
-CALIBRATION_FILES: tuple[str, ...] = (TABLE_FILE, *MOST_VIEWED_FILES, TRENDING_FILE)
-
-# Assumptions the real files cannot give (they hold weekly or 30-day totals of top pages only).
-WEEKEND_FACTOR = 0.6  # Saturday/Sunday traffic relative to a weekday
-HEAD_RANKS = 10  # ranks that follow the real top-pages slope; the sample's "famous" pages
-FLOOR_MONTHLY_PVIEWS = 30.0  # the least-viewed sample page: tens of views a month
-TREND_SD_PER_YEAR = 0.15  # per-page yearly log growth ~ N(0, this)
-WITHDRAWN_FACTOR = 0.3  # traffic that a withdrawn page keeps
 MOVED_OLD_PATH_SHARE = 0.05  # traffic that keeps arriving at a moved page's old path
-NEWS_DECAY_DAYS = 2.0  # e-folding time of a news article's spike
-TRENDING_DECAY_DAYS = 4.0  # e-folding time of a trending page's bump
-TRENDING_SPIKES = 4  # pages (other than news) that trend once in the range
-VARIANT_SHARE = 0.02  # analytics rows whose raw path is a variant of the base path
-ENTRANCE_SHARE = {"default": 0.40, "direct": 0.70, "homepage": 0.50}
-BOUNCE_SHARE = 0.45  # of entrances
-EXIT_SHARE = 0.40  # of page views
-DEFAULT_SECONDS_PER_VIEW = 60.0
-
-# Document types that users reach directly from search engines (more likely near the top).
-DIRECT_TYPES = frozenset(
-    {
-        "transaction",
-        "local_transaction",
-        "simple_smart_answer",
-        "smart_answer",
-        "answer",
-        "guide",
-        "completed_transaction",
-        "calculator",
-        "licence",
-        "place",
-        "special_route",
-    }
-)
-BROWSE_TYPES = frozenset(
-    {
-        "mainstream_browse_page",
-        "organisation",
-        "finder",
-        "detailed_guide",
-        "travel_advice",
-        "travel_advice_index",
-        "step_by_step_nav",
-        "guidance",
-        "form",
-    }
-)
-NEWS_TYPES = frozenset(
-    {
-        "news_story",
-        "press_release",
-        "speech",
-        "oral_statement",
-        "written_statement",
-        "fatality_notice",
-        "news_article",
-        "world_news_story",
-        "government_response",
-        "authored_article",
-        "official_statistics_announcement",
-        "national_statistics_announcement",
-    }
-)
-NO_TRAFFIC_TYPES = frozenset({"redirect", "gone", "vanish"})
 
 # Edition changes: which schemas may have them (pages with a reader-facing title and body).
 TITLE_CHANGE_SCHEMAS = frozenset(
@@ -186,8 +153,8 @@ WITHDRAW_SCHEMAS = frozenset(
 TITLE_CHANGES = 3
 MOVES = 2
 WITHDRAWALS = 2
-_TITLE_TEMPLATES = ("{}: guidance", "{} – what you need to know", "{} (updated)")
-_MOVE_SUFFIXES = ("online", "explained", "service", "information")
+TITLE_TEMPLATES = ("{}: guidance", "{} – what you need to know", "{} (updated)")
+MOVE_SUFFIXES = ("online", "explained", "service", "information")
 
 # Paths that match no content item: typos, retired pages, search results.
 UNMATCHED_PATHS: tuple[str, ...] = (
@@ -269,60 +236,6 @@ class SampleManifest:
     content_updates: tuple[tuple[date, Path], ...]
     rows: int
     changes: tuple[EditionChange, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Constants derived from the real figures; each says which file it comes from.
-
-    Attributes:
-        top_monthly_pviews: table.json: the largest 30-day page views (the homepage).
-        head_slope: table.json: slope of log page views on log rank over the 33 top pages.
-        pviews_per_upview: table.json: per-page page views / unique page views (1..3 only;
-            one row has a typo'd unique count).
-        useful_rate: table.json: per-page (useful yes + no) / unique page views.
-        useful_yes_share: table.json: per-page useful yes / (yes + no).
-        searches_per_upview: table.json: per-page searches from page / unique page views.
-        feedex_per_upview: table.json: per-page feedback comments / unique page views.
-        table_types: table.json: each row's document type, machine-style (lowercase).
-        weekly_change_sd: pageviews-2014 most viewed: SD of log week-over-week change.
-        trending_multiplier: pageviews-2014 trending: median week2 / week1.
-        news_top_weekly: pageviews-2014 most viewed news: largest weekly page views.
-    """
-
-    top_monthly_pviews: float
-    head_slope: float
-    pviews_per_upview: tuple[float, ...]
-    useful_rate: tuple[float, ...]
-    useful_yes_share: tuple[float, ...]
-    searches_per_upview: tuple[float, ...]
-    feedex_per_upview: tuple[float, ...]
-    table_types: tuple[str, ...]
-    weekly_change_sd: float
-    trending_multiplier: float
-    news_top_weekly: float
-
-    def summary(self) -> dict[str, float]:
-        """Medians and scalars, rounded, for manifest.json and GENERATED.txt."""
-
-        def med(values: tuple[float, ...]) -> float:
-            return float(f"{float(np.median(values)):.6g}")
-
-        return {
-            "top_monthly_pviews": float(f"{self.top_monthly_pviews:.6g}"),
-            "head_slope": float(f"{self.head_slope:.6g}"),
-            "median_pviews_per_upview": med(self.pviews_per_upview),
-            "median_useful_rate": med(self.useful_rate),
-            "median_useful_yes_share": med(self.useful_yes_share),
-            "median_searches_per_upview": med(self.searches_per_upview),
-            "median_feedex_per_upview": med(self.feedex_per_upview),
-            "weekly_change_sd": float(f"{self.weekly_change_sd:.6g}"),
-            "trending_multiplier": float(f"{self.trending_multiplier:.6g}"),
-            "news_top_weekly": float(f"{self.news_top_weekly:.6g}"),
-        }
-
-
-# --------------------------------------------------------------------------- data folder
 
 
 # --------------------------------------------------------------------------- pages
@@ -458,76 +371,11 @@ def pages_from_content_dir(content_dir: Path) -> list[SamplePage]:
     return pages
 
 
-# --------------------------------------------------------------------------- calibration
+# --------------------------------------------------------------------------- files
 
 
 def _load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _rows(doc: Any) -> list[dict[str, Any]]:
-    """The records of a Performance Platform response (`{"data": [...]}`) or a plain list."""
-    rows = doc.get("data", []) if isinstance(doc, dict) else doc
-    return [r for r in rows if isinstance(r, dict)]
-
-
-def load_calibration(data_dir: Path) -> Calibration:
-    """Derive the calibration constants from the real figures under `data_dir`.
-
-    Args:
-        data_dir: The GOV.UK data folder (with content-data-2022/ and pageviews-2014/).
-
-    Returns:
-        The constants; see `Calibration` for which file gives which.
-    """
-    table = _rows(_load_json(data_dir / TABLE_FILE))
-    pv = np.array([float(r["PageViews"]) for r in table])
-    up = np.array([float(r["UniquePageViews"]) for r in table])
-    yes = np.array([float(r["yesUseful"] or 0) for r in table])
-    no = np.array([float(r["noUseful"] or 0) for r in table])
-    searches = np.array([float(r["SearchesFromPage"] or 0) for r in table])
-    feedex = np.array([float(r["Feedback comments"] or 0) for r in table])
-    ranks = np.arange(1, len(pv) + 1, dtype=float)
-    ordered = np.sort(pv)[::-1]
-    slope = float(-np.polyfit(np.log(ranks), np.log(ordered), 1)[0])
-    ratio = pv / up
-    # One row's unique views are an order of magnitude low (a typo); keep plausible ratios.
-    ratio = np.where((ratio >= 1.0) & (ratio <= 3.0), ratio, float(np.median(ratio)))
-    useful = yes + no
-
-    weekly: dict[tuple[str, str], list[tuple[str, float]]] = {}
-    for name in MOST_VIEWED_FILES:
-        for r in _rows(_load_json(data_dir / name)):
-            key = (str(r.get("dataType")), str(r.get("pagePath")))
-            weekly.setdefault(key, []).append((str(r.get("_week_start_at")), float(r["pageviews"])))
-    changes = [
-        math.log(weeks[1][1] / weeks[0][1])
-        for weeks in (sorted(w) for w in weekly.values())
-        if len(weeks) >= 2
-    ]
-    trending = [
-        float(r["week2"]) / float(r["week1"])
-        for r in _rows(_load_json(data_dir / TRENDING_FILE))
-        if r.get("week1")
-    ]
-    news = [float(r["pageviews"]) for r in _rows(_load_json(data_dir / NEWS_FILE))]
-
-    def tup(values: np.ndarray) -> tuple[float, ...]:
-        return tuple(float(v) for v in values)
-
-    return Calibration(
-        top_monthly_pviews=float(pv.max()),
-        head_slope=slope,
-        pviews_per_upview=tup(ratio),
-        useful_rate=tup(useful / up),
-        useful_yes_share=tup(np.where(useful > 0, yes / np.maximum(useful, 1), 0.5)),
-        searches_per_upview=tup(searches / up),
-        feedex_per_upview=tup(feedex / up),
-        table_types=tuple(str(r.get("DocumentType") or "").lower() for r in table),
-        weekly_change_sd=float(np.std(changes)) if len(changes) > 1 else 0.15,
-        trending_multiplier=float(np.median(trending)) if trending else 3.0,
-        news_top_weekly=max(news) if news else 10_000.0,
-    )
 
 
 # --------------------------------------------------------------------------- dates
@@ -561,114 +409,13 @@ def _months(start: date, end: date) -> Iterator[tuple[int, int, int, int]]:
         day = nxt
 
 
-# --------------------------------------------------------------------------- traffic model
-
-
-def _rank_weights(pages: Sequence[SamplePage]) -> np.ndarray:
-    """Weights of the seeded ranking: the homepage first, direct pages near the top."""
-    weights = np.ones(len(pages))
-    for i, page in enumerate(pages):
-        if page.base_path == "/":
-            weights[i] = 1e9
-        elif page.document_type in DIRECT_TYPES:
-            weights[i] = 20.0
-        elif page.document_type in BROWSE_TYPES:
-            weights[i] = 5.0
-        elif page.document_type in NO_TRAFFIC_TYPES:
-            weights[i] = 0.2
-        if page.withdrawn:
-            weights[i] *= 0.3
-    return weights
-
-
-def _monthly_by_rank(n: int, cal: Calibration) -> np.ndarray:
-    """Monthly page views of ranks 1..n: the real head slope, then a steeper tail to the floor.
-
-    The sample's pages are a scatter over all of GOV.UK, not its top n, so after the first
-    `HEAD_RANKS` ranks the curve falls to `FLOOR_MONTHLY_PVIEWS` at rank n.
-    """
-    ranks = np.arange(1, n + 1, dtype=float)
-    top = cal.top_monthly_pviews * 30.4375 / 30.0  # table.json covers 30 days; a month is 30.4
-    head = top * ranks**-cal.head_slope
-    knee = float(min(HEAD_RANKS, n))
-    at_knee = top * knee**-cal.head_slope
-    if n <= knee or at_knee <= FLOOR_MONTHLY_PVIEWS:
-        return head
-    tail_slope = math.log(at_knee / FLOOR_MONTHLY_PVIEWS) / math.log(n / knee)
-    tail = at_knee * (ranks / knee) ** -tail_slope
-    return np.where(ranks <= knee, head, tail)
-
-
-@dataclass
-class _Slot:
-    """A column of the generated table: one path (or a page whose path changes once)."""
-
-    path: str
-    path_after: str | None = None  # the path from `switch` on (a move)
-    switch: int = 0
-    p_up: float = 0.8
-    useful_rate: float = 0.002
-    yes_share: float = 0.6
-    search_rate: float = 0.005
-    feedex_rate: float = 2e-5
-    entrance: float = ENTRANCE_SHARE["default"]
-    seconds: float = DEFAULT_SECONDS_PER_VIEW
-
-
-def _ratios_for(page: SamplePage, cal: Calibration, rng: np.random.Generator) -> dict[str, float]:
-    """Per-page ratios drawn from the table.json rows of its document type (else the pool)."""
-    types = np.array(cal.table_types)
-    dtype = page.document_type.lower()
-    if page.base_path == "/":
-        pool = np.flatnonzero(types == "homepage")
-    else:
-        pool = np.flatnonzero(types == dtype)
-        if pool.size == 0:  # the ordinary pages: not the homepage, search or "done" pages
-            pool = np.flatnonzero(~np.isin(types, ["homepage", "finder", "completed_transaction"]))
-    pick = int(pool[rng.integers(pool.size)]) if pool.size else 0
-    return {
-        "p_up": 1.0 / cal.pviews_per_upview[pick],
-        "useful_rate": min(cal.useful_rate[pick], 0.2),
-        "yes_share": cal.useful_yes_share[pick],
-        "search_rate": min(cal.searches_per_upview[pick], 0.5),
-        "feedex_rate": min(cal.feedex_per_upview[pick], 0.1),
-    }
-
-
-def _seconds_per_view(words: int | None) -> float:
-    """Seconds on page per view: 20..120 s with the reading time, 60 s when unknown."""
-    if not words:
-        return DEFAULT_SECONDS_PER_VIEW
-    minutes = -(-words // 200)
-    return float(min(max(15.0 + 15.0 * minutes, 20.0), 120.0))
-
-
-def _variant(path: str, kind: int) -> str:
-    """A raw analytics spelling of `path` that normalises back to it."""
-    candidates = (
-        path.title(),
-        path + "?utm_source=email",
-        path + "/",
-        "https://www.gov.uk" + path,
-    )
-    raw = candidates[kind]
-    if raw == path or raw == "//":
-        raw = candidates[1]
-    try:
-        if normalise_path(raw) == path:
-            return raw
-    except ValueError:
-        pass
-    return candidates[1]
-
-
 # --------------------------------------------------------------------------- edition changes
 
 
 def _new_path(old: str, taken: set[str], choice: int) -> str:
     """A new base path for a moved page, not used by any other page."""
-    for offset in range(len(_MOVE_SUFFIXES)):
-        suffix = _MOVE_SUFFIXES[(choice + offset) % len(_MOVE_SUFFIXES)]
+    for offset in range(len(MOVE_SUFFIXES)):
+        suffix = MOVE_SUFFIXES[(choice + offset) % len(MOVE_SUFFIXES)]
         new = f"{old}-{suffix}"
         if new not in taken:
             return new
@@ -734,10 +481,10 @@ def _plan_changes(
         day = min(int(rng.integers(a, b)), n_days - 1)
         new_path = new_title = None
         if kind == "move":
-            new_path = _new_path(pages[i].base_path, taken, int(rng.integers(len(_MOVE_SUFFIXES))))
+            new_path = _new_path(pages[i].base_path, taken, int(rng.integers(len(MOVE_SUFFIXES))))
             taken.add(new_path)
         elif kind == "title":
-            template = _TITLE_TEMPLATES[int(rng.integers(len(_TITLE_TEMPLATES)))]
+            template = TITLE_TEMPLATES[int(rng.integers(len(TITLE_TEMPLATES)))]
             new_title = template.format(str(docs[i].get("title") or pages[i].base_path))
         result.append((day, kind, i, new_path, new_title))
     result.sort(key=lambda c: (c[0], pages[c[2]].base_path))
@@ -791,6 +538,50 @@ def _write_change(
 # --------------------------------------------------------------------------- generation
 
 
+@dataclass(frozen=True)
+class _Days:
+    """The generated range: its first and last day, the day indexes and each day's shape."""
+
+    start: date
+    end: date
+    count: int
+    index: np.ndarray
+    shape: np.ndarray  # `week_shape` of each day
+
+
+def _days(start: date, end: date) -> _Days:
+    count = (end - start).days + 1
+    index = np.arange(count)
+    weekday = np.array([(start + timedelta(days=int(d))).weekday() for d in index])
+    return _Days(start, end, count, index, week_shape(weekday))
+
+
+@dataclass
+class _Column:
+    """A column of the generated table: one path (or a page whose path changes once)."""
+
+    path: str
+    page: int  # the page whose rates it has; -1 for an unmatched path (`_UNMATCHED_RATES`)
+    path_after: str | None = None  # the path from `switch` on (a move)
+    switch: int = 0
+
+    def path_on(self, day: int) -> str:
+        """The column's path on day index `day`."""
+        return self.path_after if self.path_after and day >= self.switch else self.path
+
+
+# The rates of a path that matches no page.
+_UNMATCHED_RATES = {
+    "p_up": 0.8,
+    "useful_rate": 0.002,
+    "yes_share": 0.6,
+    "search_rate": 0.005,
+    "feedex_rate": 2e-5,
+    "entrance": ENTRANCE_SHARE["default"],
+    "seconds": DEFAULT_SECONDS_PER_VIEW,
+}
+
+
 def generate_sample(
     pages: Sequence[SamplePage],
     out_dir: Path,
@@ -820,167 +611,25 @@ def generate_sample(
     """
     if not pages:
         raise ValueError("generate_sample needs at least one page")
-    data_dir = data_dir if data_dir is not None else govuk_data_dir()
-    cal = load_calibration(data_dir)
-    start, end = date_range(as_of, days)
-    n_days = (end - start).days + 1
-    n = len(pages)
+    cal = load_calibration(data_dir if data_dir is not None else govuk_data_dir())
+    span = _days(*date_range(as_of, days))
+    # One random stream, drawn in this order: popularity and moments, the edition changes,
+    # the pages' ratios, the entrance shares, then month after month of figures.
     rng = np.random.default_rng(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     docs = [_load_json(p.source_file) for p in pages]
-
-    # Rank by a weighted seeded permutation (Efraimidis–Spirakis keys u ** (1 / w)).
-    keys = rng.random(n) ** (1.0 / _rank_weights(pages))
-    order = np.argsort(-keys, kind="stable")
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    monthly = _monthly_by_rank(n, cal)[rank]
-    monthly = monthly * np.where(rank == 0, 1.0, rng.lognormal(0.0, 0.15, n))
-    base_daily = monthly * 12.0 / 365.25
-
-    # Expected daily page views (days × pages): weekday shape × gentle trend × base.
-    day_index = np.arange(n_days)
-    weekday = np.array([(start + timedelta(days=int(d))).weekday() for d in day_index])
-    week_shape = np.where(weekday >= 5, WEEKEND_FACTOR, 1.0)
-    week_shape = week_shape / (5.0 + 2.0 * WEEKEND_FACTOR) * 7.0
-    growth = rng.normal(0.0, TREND_SD_PER_YEAR, n)
-    years = (day_index - n_days / 2.0)[:, None] / 365.25
-    lam = base_daily[None, :] * week_shape[:, None] * np.exp(growth[None, :] * years)
-    lam[:, [p.withdrawn for p in pages]] *= WITHDRAWN_FACTOR
-
-    # Spikes: news articles decay after publication (or a news moment in the range);
-    # a few other pages trend, by the real trending pages' median multiplier.
-    for i, page in enumerate(pages):
-        if page.document_type not in NEWS_TYPES or rng.random() >= 0.6:
-            continue
-        first = page.first_published
-        at = (first - start).days if first and start <= first <= end else int(rng.integers(n_days))
-        week_total = math.exp(rng.uniform(math.log(200.0), math.log(cal.news_top_weekly)))
-        decay = np.exp(-np.arange(7) / NEWS_DECAY_DAYS).sum()
-        after = day_index - at
-        lam[:, i] += np.where(after >= 0, week_total / decay * np.exp(-after / NEWS_DECAY_DAYS), 0)
-    candidates = [i for i in range(n) if pages[i].base_path != "/"]
-    for i in rng.choice(candidates, size=min(TRENDING_SPIKES, len(candidates)), replace=False):
-        after = day_index - int(rng.integers(n_days))
-        bump = (cal.trending_multiplier - 1.0) * np.exp(-np.maximum(after, 0) / TRENDING_DECAY_DAYS)
-        lam[:, int(i)] *= 1.0 + np.where(after >= 0, bump, 0.0)
-
-    # Pages published after the start have no traffic before publication.
-    for i, page in enumerate(pages):
-        if page.first_published and page.first_published > start:
-            lam[: max(0, (page.first_published - start).days), i] = 0.0
-
-    # Edition changes, and the slots (columns) they add.
-    plan = _plan_changes(pages, docs, rank, n_days, rng)
-    slots: list[_Slot] = []
-    for page in pages:
-        entrance = ENTRANCE_SHARE[
-            "homepage"
-            if page.base_path == "/"
-            else "direct"
-            if page.document_type in DIRECT_TYPES
-            else "default"
-        ]
-        slots.append(
-            _Slot(
-                path=page.base_path,
-                entrance=entrance,
-                seconds=_seconds_per_view(page.words),
-                **_ratios_for(page, cal, rng),
-            )
-        )
-    extra: list[np.ndarray] = []
-    changes: list[EditionChange] = []
-    for day, kind, i, new_path, new_title in plan:
-        on = start + timedelta(days=day)
-        file = _write_change(out_dir, on, kind, pages[i], docs[i], new_path, new_title)
-        changes.append(EditionChange(on, kind, pages[i].base_path, new_path, new_title, file))
-        if kind == "move":
-            old_share = np.where(day_index >= day, MOVED_OLD_PATH_SHARE, 0.0) * lam[:, i]
-            lam[day:, i] *= 1.0 - MOVED_OLD_PATH_SHARE
-            slots[i].path_after, slots[i].switch = new_path, day
-            old = _Slot(**{**slots[i].__dict__, "path_after": None, "switch": 0})
-            slots.append(old)
-            extra.append(old_share)
-        elif kind == "withdrawal":
-            lam[day:, i] *= WITHDRAWN_FACTOR
-    known = {p.base_path for p in pages} | {c.new_base_path for c in changes if c.new_base_path}
-    for path, level in zip(UNMATCHED_PATHS, UNMATCHED_DAILY_PVIEWS, strict=True):
-        if path not in known:
-            slots.append(_Slot(path=path))
-            extra.append(np.full(n_days, level) * week_shape)
-    if extra:
-        lam = np.concatenate([lam, np.stack(extra, axis=1)], axis=1)
-
-    p_up = np.array([s.p_up for s in slots])
-    useful_rate = np.array([s.useful_rate for s in slots])
-    yes_share = np.array([s.yes_share for s in slots])
-    search_rate = np.array([s.search_rate for s in slots])
-    feedex_rate = np.array([s.feedex_rate for s in slots])
-    entrance = np.clip(
-        np.array([s.entrance for s in slots]) + rng.uniform(-0.1, 0.1, len(slots)), 0.05, 0.95
+    rank, lam = _expected_views(pages, cal, span, rng)
+    plan = _plan_changes(pages, docs, rank, span.count, rng)
+    rates = _page_rates(pages, cal, rng)
+    changes, columns, lam = _apply_changes(out_dir, pages, docs, plan, lam, span)
+    rates = _column_rates(rates, columns)
+    rates = with_entrance(rates, draw_entrance(rng, rates.entrance))
+    analytics_files, feedback_files, rows = _write_usage(
+        out_dir, columns, lam, rates, noise_shape(cal), span, rng
     )
-    seconds = np.array([s.seconds for s in slots])
-    # Day-to-day noise: gamma-Poisson (negative binomial) whose spread is the real weekly
-    # change, scaled from weeks to days.
-    daily_sd = cal.weekly_change_sd / math.sqrt(2.0) * math.sqrt(7.0)
-    shape = float(np.clip(1.0 / max(daily_sd, 1e-3) ** 2, 4.0, 100.0))
-
-    analytics_files: list[Path] = []
-    feedback_files: list[Path] = []
-    (out_dir / "analytics").mkdir(exist_ok=True)
-    (out_dir / "feedback").mkdir(exist_ok=True)
-    rows = 0
-    for year, month, lo, hi in _months(start, end):
-        m = hi - lo
-        size = (m, len(slots))
-        pv = rng.poisson(lam[lo:hi] * rng.gamma(shape, 1.0 / shape, size))
-        up = rng.binomial(pv, p_up)
-        useful = rng.binomial(up, useful_rate)
-        yes = rng.binomial(useful, yes_share)
-        no = useful - yes
-        srch = rng.binomial(up, search_rate)
-        ent = rng.binomial(up, entrance)
-        bounces = rng.binomial(ent, BOUNCE_SHARE)
-        exits = rng.binomial(pv, EXIT_SHARE)
-        page_time = np.rint(pv * seconds * rng.lognormal(0.0, 0.1, size)).astype(np.int64)
-        feedex = rng.binomial(up, feedex_rate)
-        is_variant = rng.random(size) < VARIANT_SHARE
-        kinds = rng.integers(0, 4, size)
-        table = np.stack([pv, up, yes, no, srch, ent, exits, bounces, page_time], axis=2)
-
-        a_file = out_dir / "analytics" / f"analytics-{year:04d}-{month:02d}.csv"
-        f_file = out_dir / "feedback" / f"feedback-{year:04d}-{month:02d}.csv"
-        with (
-            a_file.open("w", encoding="utf-8", newline="\n") as a_out,
-            f_file.open("w", encoding="utf-8", newline="\n") as f_out,
-        ):
-            a_out.write(",".join(ANALYTICS_COLUMNS) + "\n")
-            f_out.write(",".join(FEEDBACK_COLUMNS) + "\n")
-            for d in range(m):
-                day = lo + d
-                iso = (start + timedelta(days=day)).isoformat()
-                a_lines: list[tuple[str, str]] = []
-                f_lines: list[tuple[str, str]] = []
-                for s in np.flatnonzero(pv[d] > 0):
-                    slot = slots[s]
-                    path = slot.path_after if slot.path_after and day >= slot.switch else slot.path
-                    raw = _variant(path, int(kinds[d, s])) if is_variant[d, s] else path
-                    values = ",".join(map(str, table[d, s].tolist()))
-                    a_lines.append((raw, f"{iso},{_csv(raw)},{values}\n"))
-                    if feedex[d, s] > 0:
-                        f_lines.append((path, f"{iso},{_csv(path)},{int(feedex[d, s])}\n"))
-                a_lines.sort()
-                f_lines.sort()
-                a_out.writelines(line for _, line in a_lines)
-                f_out.writelines(line for _, line in f_lines)
-                rows += len(a_lines)
-        analytics_files.append(a_file)
-        feedback_files.append(f_file)
-
     manifest = SampleManifest(
-        as_of=end,
-        start=start,
+        as_of=span.end,
+        start=span.start,
         seed=seed,
         analytics_files=tuple(analytics_files),
         feedback_files=tuple(feedback_files),
@@ -992,11 +641,191 @@ def generate_sample(
     return manifest
 
 
-def _csv(value: str) -> str:
-    """Quote a CSV field when it needs it (paths rarely do)."""
-    if any(ch in value for ch in ',"\n\r'):
-        return '"' + value.replace('"', '""') + '"'
-    return value
+def _expected_views(
+    pages: Sequence[SamplePage], cal: Calibration, span: _Days, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each page's rank, and its expected daily page views (days × pages) before any edition
+    change: popularity × weekday shape × gentle trend, withdrawn pages cut, news moments and
+    trending pages added, nothing before publication."""
+    withdrawn = [p.withdrawn for p in pages]
+    weights = rank_weights(
+        [p.document_type for p in pages], np.array([p.base_path == "/" for p in pages]), withdrawn
+    )
+    popularity = draw_popularity(rng, weights, cal)
+    lam = expected_views(
+        popularity.base_daily[None, :],
+        popularity.growth[None, :],
+        span.shape[:, None],
+        trend_years(span.index, span.count)[:, None],
+    )
+    lam[:, withdrawn] *= WITHDRAWN_FACTOR
+    _add_moments(lam, pages, cal, span, rng)
+    # Pages published after the start have no traffic before publication.
+    for i, page in enumerate(pages):
+        if page.first_published and page.first_published > span.start:
+            lam[: max(0, (page.first_published - span.start).days), i] = 0.0
+    return popularity.rank, lam
+
+
+def _add_moments(
+    lam: np.ndarray,
+    pages: Sequence[SamplePage],
+    cal: Calibration,
+    span: _Days,
+    rng: np.random.Generator,
+) -> None:
+    """Add the spikes to `lam`: news articles decay after publication (or after a news moment
+    in the range); a few other pages trend, by the real trending pages' median multiplier."""
+    for i, page in enumerate(pages):
+        if page.document_type not in NEWS_TYPES or rng.random() >= NEWS_SHARE:
+            continue
+        first = page.first_published
+        in_range = first is not None and span.start <= first <= span.end
+        at = (first - span.start).days if in_range else int(rng.integers(span.count))
+        low, high = math.log(NEWS_LEAST_WEEKLY), math.log(cal.news_top_weekly)
+        lam[:, i] += news_spike(math.exp(rng.uniform(low, high)), span.index - at)
+    candidates = [i for i in range(len(pages)) if pages[i].base_path != "/"]
+    for i in rng.choice(candidates, size=min(TRENDING_SPIKES, len(candidates)), replace=False):
+        after = span.index - int(rng.integers(span.count))
+        lam[:, int(i)] *= trending_factor(after, cal.trending_multiplier)
+
+
+def _page_rates(pages: Sequence[SamplePage], cal: Calibration, rng: np.random.Generator) -> Rates:
+    """Each page's rates: ratios from a real table row of its document type (one draw a page,
+    in page order), the entrance share of its kind, the seconds of its reading time."""
+    table_types = np.array(cal.table_types)
+    rows: list[int] = []
+    for page in pages:
+        kind = "homepage" if page.base_path == "/" else page.document_type.lower()
+        pool = ratio_pool(table_types, kind)
+        rows.append(int(pool[rng.integers(pool.size)]) if pool.size else 0)
+    entrance = entrance_base(
+        np.array([p.document_type for p in pages]), np.array([p.base_path == "/" for p in pages])
+    )
+    seconds = seconds_per_view(np.array([p.words or 0 for p in pages], dtype=np.int64))
+    return page_rates(cal, np.array(rows, dtype=np.int64), entrance, seconds)
+
+
+def _apply_changes(
+    out_dir: Path,
+    pages: Sequence[SamplePage],
+    docs: Sequence[dict[str, Any]],
+    plan: list[tuple[int, str, int, str | None, str | None]],
+    lam: np.ndarray,
+    span: _Days,
+) -> tuple[list[EditionChange], list[_Column], np.ndarray]:
+    """Write the edition changes; cut the traffic of withdrawn pages, split a moved page's
+    between its new path and its old one, and add the unmatched paths' columns.
+
+    Returns:
+        The changes, the table's columns (the pages', then the moved pages' old paths and the
+        unmatched paths) and their expected page views (days × columns).
+    """
+    columns = [_Column(path=page.base_path, page=i) for i, page in enumerate(pages)]
+    extra: list[np.ndarray] = []
+    changes: list[EditionChange] = []
+    for day, kind, i, new_path, new_title in plan:
+        on = span.start + timedelta(days=day)
+        file = _write_change(out_dir, on, kind, pages[i], docs[i], new_path, new_title)
+        changes.append(EditionChange(on, kind, pages[i].base_path, new_path, new_title, file))
+        if kind == "move":
+            old_share = np.where(span.index >= day, MOVED_OLD_PATH_SHARE, 0.0) * lam[:, i]
+            lam[day:, i] *= 1.0 - MOVED_OLD_PATH_SHARE
+            columns[i].path_after, columns[i].switch = new_path, day
+            columns.append(_Column(path=pages[i].base_path, page=i))
+            extra.append(old_share)
+        elif kind == "withdrawal":
+            lam[day:, i] *= WITHDRAWN_FACTOR
+    known = {p.base_path for p in pages} | {c.new_base_path for c in changes if c.new_base_path}
+    for path, level in zip(UNMATCHED_PATHS, UNMATCHED_DAILY_PVIEWS, strict=True):
+        if path not in known:
+            columns.append(_Column(path=path, page=-1))
+            extra.append(np.full(span.count, level) * span.shape)
+    if extra:
+        lam = np.concatenate([lam, np.stack(extra, axis=1)], axis=1)
+    return changes, columns, lam
+
+
+def _column_rates(rates: Rates, columns: Sequence[_Column]) -> Rates:
+    """The rates of each column: its page's, or for an unmatched path `_UNMATCHED_RATES`."""
+    page = np.array([c.page for c in columns])
+    own, at = page >= 0, np.maximum(page, 0)
+    return Rates(
+        **{
+            name: np.where(own, getattr(rates, name)[at], default)
+            for name, default in _UNMATCHED_RATES.items()
+        }
+    )
+
+
+def _write_usage(
+    out_dir: Path,
+    columns: Sequence[_Column],
+    lam: np.ndarray,
+    rates: Rates,
+    shape: float,
+    span: _Days,
+    rng: np.random.Generator,
+) -> tuple[list[Path], list[Path], int]:
+    """Draw and write the analytics and feedback files, a month at a time.
+
+    Returns:
+        The analytics files, the feedback files and the analytics rows written.
+    """
+    analytics_files: list[Path] = []
+    feedback_files: list[Path] = []
+    (out_dir / "analytics").mkdir(exist_ok=True)
+    (out_dir / "feedback").mkdir(exist_ok=True)
+    rows = 0
+    for year, month, lo, hi in _months(span.start, span.end):
+        size = (hi - lo, len(columns))
+        values = draw_metrics(rng, lam[lo:hi], rates, shape, size, GENERATE_DRAW_ORDER)
+        is_variant = rng.random(size) < VARIANT_SHARE
+        kinds = np.where(is_variant, rng.integers(0, 4, size), -1)  # -1: the path as it is
+        a_file = out_dir / "analytics" / f"analytics-{year:04d}-{month:02d}.csv"
+        f_file = out_dir / "feedback" / f"feedback-{year:04d}-{month:02d}.csv"
+        days = [span.start + timedelta(days=day) for day in range(lo, hi)]
+        rows += _write_month(a_file, f_file, days, lo, columns, values, kinds)
+        analytics_files.append(a_file)
+        feedback_files.append(f_file)
+    return analytics_files, feedback_files, rows
+
+
+def _write_month(
+    a_file: Path,
+    f_file: Path,
+    days: Sequence[date],
+    lo: int,
+    columns: Sequence[_Column],
+    values: dict[str, np.ndarray],
+    kinds: np.ndarray,
+) -> int:
+    """Write a month's analytics and feedback files (rows by day, then by path); the month's
+    first day is day index `lo`. Returns the analytics rows written."""
+    table = np.stack([values[m] for m in ANALYTICS_COLUMNS[2:]], axis=2)
+    pv, feedex = values["pviews"], values["feedex"]
+    rows = 0
+    with (
+        a_file.open("w", encoding="utf-8", newline="\n") as a_out,
+        f_file.open("w", encoding="utf-8", newline="\n") as f_out,
+    ):
+        a_out.write(",".join(ANALYTICS_COLUMNS) + "\n")
+        f_out.write(",".join(FEEDBACK_COLUMNS) + "\n")
+        for d, on in enumerate(days):
+            iso = on.isoformat()
+            a_lines: list[tuple[str, str]] = []
+            f_lines: list[tuple[str, str]] = []
+            for s in np.flatnonzero(pv[d] > 0):
+                path = columns[s].path_on(lo + d)
+                kind = int(kinds[d, s])
+                row = table[d, s].tolist()
+                a_lines.append(analytics_row(iso, path, kind if kind >= 0 else None, row))
+                if feedex[d, s] > 0:
+                    f_lines.append((path, f"{iso},{csv_field(path)},{int(feedex[d, s])}\n"))
+            a_out.writelines(line for _, line in sorted(a_lines))
+            f_out.writelines(line for _, line in sorted(f_lines))
+            rows += len(a_lines)
+    return rows
 
 
 def _write_labels(out_dir: Path, manifest: SampleManifest, cal: Calibration) -> None:

@@ -9,7 +9,7 @@
   in rough shares of GOV.UK's content store (`DOCUMENT_TYPE_WEIGHTS`, an assumption), with
   type 2 editions: title changes, moves and withdrawals on seeded days;
 - daily facts for every page on every day, drawn day by day from the sample generator's
-  calibrated traffic model (`sample/generate.py`);
+  calibrated traffic model (`sample/traffic.py`);
 - the rollups, then ANALYZE.
 
 This module is the page and traffic model only: every row goes into the warehouse through
@@ -43,33 +43,15 @@ from govuk_kpi.core.document_types import _known as known_document_type_labels
 from govuk_kpi.core.document_types import document_type_label
 from govuk_kpi.core.errors import ConfigError
 from govuk_kpi.core.metrics import DAILY_METRICS
+from govuk_kpi.sample import traffic as model
 from govuk_kpi.sample.generate import (
-    _MOVE_SUFFIXES,
-    _TITLE_TEMPLATES,
-    BOUNCE_SHARE,
-    BROWSE_TYPES,
     DEFAULT_AS_OF,
     DEFAULT_SEED,
-    DIRECT_TYPES,
-    ENTRANCE_SHARE,
-    EXIT_SHARE,
+    MOVE_SUFFIXES,
     MOVES,
-    NEWS_DECAY_DAYS,
-    NEWS_TYPES,
-    NO_TRAFFIC_TYPES,
     TITLE_CHANGES,
-    TREND_SD_PER_YEAR,
-    TRENDING_DECAY_DAYS,
-    TRENDING_SPIKES,
-    VARIANT_SHARE,
-    WEEKEND_FACTOR,
+    TITLE_TEMPLATES,
     WITHDRAWALS,
-    WITHDRAWN_FACTOR,
-    Calibration,
-    _csv,
-    _monthly_by_rank,
-    _variant,
-    load_calibration,
 )
 from govuk_kpi.sources.daily_csv import FORMATS
 from govuk_kpi.sources.provenance import GENERATED_MARKER
@@ -217,39 +199,38 @@ _LEADS = (
     "Protecting", "Improving", "Tackling", "Investing in", "Reporting on", "Inspection of",
     "Eligibility for", "Costs of", "Delivering", "Measuring",
 )  # fmt: skip
-_SUBJECTS = (
-    "vehicle tax", "child benefit", "flood risk", "fishing licences", "school admissions",
-    "pension credit", "VAT returns", "driving licences", "passport applications",
-    "apprenticeships", "student finance", "tax credits", "universal credit", "council tax",
-    "import controls", "export licences", "animal health", "plant health", "food hygiene",
-    "air quality", "water quality", "coastal erosion", "rail services", "bus services",
-    "road safety", "cycling infrastructure", "housing benefit", "social housing",
-    "building safety", "fire safety", "planning permission", "listed buildings",
-    "energy efficiency", "heat pumps", "electric vehicles", "company accounts",
-    "self assessment", "corporation tax", "business rates", "customs declarations",
-    "trade tariffs", "immigration rules", "visa applications", "asylum support",
-    "armed forces pensions", "veterans' services", "NHS workforce", "mental health services",
-    "adult social care", "early years education", "special educational needs",
-    "teacher training", "further education", "higher education funding", "research grants",
-    "space missions", "data protection", "cyber security", "online safety",
-    "broadband coverage", "postal services", "consumer rights", "product safety",
-    "medicines regulation", "medical devices", "clinical trials", "public health",
-    "vaccination programmes", "prison services", "probation services", "court fees",
-    "legal aid", "jury service", "family courts", "land registration", "marine licensing",
-    "countryside access", "farming payments", "woodland grants", "waste management",
-    "recycling targets", "chemical safety", "nuclear decommissioning", "offshore wind",
-    "oil and gas licensing", "mining permits", "aviation security", "drone flying",
-    "maritime safety", "port health", "freight transport", "overseas aid", "embassy services",
-    "foreign travel", "international trade", "financial sanctions", "defence procurement",
-    "reserve forces", "civil service jobs", "public appointments",
-    "local government finance", "electoral registration", "charity regulation",
-    "community grants", "sport funding", "museum funding", "broadcasting licences",
-    "the National Lottery", "employment rights", "the minimum wage", "statutory sick pay",
-    "parental leave", "workplace pensions", "health and safety", "disability benefits",
-    "Carer's Allowance", "bereavement support", "the State Pension", "National Insurance",
-    "Inheritance Tax", "Capital Gains Tax", "Stamp Duty Land Tax", "fuel duty",
-    "alcohol duty", "gambling duty", "excise goods", "tax avoidance",
-)  # fmt: skip
+# The subjects, one text (shorter than as many quoted strings), "; " between them.
+_SUBJECT_TEXT = (
+    "vehicle tax; child benefit; flood risk; fishing licences; school admissions; pension "
+    "credit; VAT returns; driving licences; passport applications; apprenticeships; student "
+    "finance; tax credits; universal credit; council tax; import controls; export licences; "
+    "animal health; plant health; food hygiene; air quality; water quality; coastal "
+    "erosion; rail services; bus services; road safety; cycling infrastructure; housing "
+    "benefit; social housing; building safety; fire safety; planning permission; listed "
+    "buildings; energy efficiency; heat pumps; electric vehicles; company accounts; self "
+    "assessment; corporation tax; business rates; customs declarations; trade tariffs; "
+    "immigration rules; visa applications; asylum support; armed forces pensions; veterans' "
+    "services; NHS workforce; mental health services; adult social care; early years "
+    "education; special educational needs; teacher training; further education; higher "
+    "education funding; research grants; space missions; data protection; cyber security; "
+    "online safety; broadband coverage; postal services; consumer rights; product safety; "
+    "medicines regulation; medical devices; clinical trials; public health; vaccination "
+    "programmes; prison services; probation services; court fees; legal aid; jury service; "
+    "family courts; land registration; marine licensing; countryside access; farming "
+    "payments; woodland grants; waste management; recycling targets; chemical safety; "
+    "nuclear decommissioning; offshore wind; oil and gas licensing; mining permits; "
+    "aviation security; drone flying; maritime safety; port health; freight transport; "
+    "overseas aid; embassy services; foreign travel; international trade; financial "
+    "sanctions; defence procurement; reserve forces; civil service jobs; public "
+    "appointments; local government finance; electoral registration; charity regulation; "
+    "community grants; sport funding; museum funding; broadcasting licences; the National "
+    "Lottery; employment rights; the minimum wage; statutory sick pay; parental leave; "
+    "workplace pensions; health and safety; disability benefits; Carer's Allowance; "
+    "bereavement support; the State Pension; National Insurance; Inheritance Tax; Capital "
+    "Gains Tax; Stamp Duty Land Tax; fuel duty; alcohol duty; gambling duty; excise goods; "
+    "tax avoidance"
+)
+_SUBJECTS = tuple(_SUBJECT_TEXT.split("; "))
 _PLACES = (
     "in England", "in Wales", "in Scotland", "in Northern Ireland", "in the UK",
     "for employers", "for businesses", "for individuals", "for schools",
@@ -299,33 +280,32 @@ class DocumentTypes:
         return self.names.index(name)
 
 
+# (document types, family, schema_name ("" for the type's own), publishing app, path prefix
+# ("{}" for the type, hyphenated)): the first row that names a type gives its family.
+_FAMILIES: tuple[tuple[frozenset[str], str, str, str, str], ...] = (
+    (_PUBLICATIONS, "publication", "publication", "whitehall", "/government/publications"),
+    (_STATISTICS, "statistics", "publication", "whitehall", "/government/statistics"),
+    (_NEWS, "news", "news_article", "whitehall", "/government/news"),
+    (_SPEECHES, "speech", "speech", "whitehall", "/government/speeches"),
+    (_CONSULTATIONS, "consultation", "consultation", "whitehall", "/government/consultations"),
+    (_MAINSTREAM, "mainstream", "", "publisher", ""),
+    (_SPECIALIST, "specialist", "specialist_document", "specialist-publisher", "/{}s"),
+    (frozenset({"html_publication"}), "html_publication", "", "whitehall",
+     "/government/publications"),
+    (frozenset({"detailed_guide"}), "detailed_guide", "", "whitehall", "/guidance"),
+    (frozenset({"manual", "manual_section"}), "manual", "", "manuals-publisher", "/guidance"),
+    (frozenset({"hmrc_manual", "hmrc_manual_section"}), "manual", "", "hmrc-manuals-api",
+     "/hmrc-internal-manuals"),
+    (frozenset({"homepage"}), "other", "", "publishing-api", ""),
+)  # fmt: skip
+
+
 def _family(name: str) -> tuple[str, str, str, str]:
     """(family, schema_name, publishing_app, path prefix) of a document type."""
     hyphens = name.replace("_", "-")
-    if name in _PUBLICATIONS:
-        return "publication", "publication", "whitehall", "/government/publications"
-    if name in _STATISTICS:
-        return "statistics", "publication", "whitehall", "/government/statistics"
-    if name in _NEWS:
-        return "news", "news_article", "whitehall", "/government/news"
-    if name in _SPEECHES:
-        return "speech", "speech", "whitehall", "/government/speeches"
-    if name in _CONSULTATIONS:
-        return "consultation", "consultation", "whitehall", "/government/consultations"
-    if name in _MAINSTREAM:
-        return "mainstream", name, "publisher", ""
-    if name in _SPECIALIST:
-        return "specialist", "specialist_document", "specialist-publisher", f"/{hyphens}s"
-    if name == "html_publication":
-        return "html_publication", name, "whitehall", "/government/publications"
-    if name == "detailed_guide":
-        return "detailed_guide", name, "whitehall", "/guidance"
-    if name in ("manual", "manual_section"):
-        return "manual", name, "manuals-publisher", "/guidance"
-    if name in ("hmrc_manual", "hmrc_manual_section"):
-        return "manual", name, "hmrc-manuals-api", "/hmrc-internal-manuals"
-    if name == "homepage":
-        return "other", name, "publishing-api", ""
+    for names, family, schema, app, prefix in _FAMILIES:
+        if name in names:
+            return family, schema or name, app, prefix.format(hyphens)
     if name.endswith("_announcement"):
         return "statistics", "statistics_announcement", "whitehall", "/government/statistics"
     return "other", name, "whitehall", f"/government/{hyphens}"
@@ -586,10 +566,10 @@ def _page_editions(
             moment = datetime(day.year, day.month, day.day, CHANGE_HOUR)
             kind, choice = int(plan.change_kind[c]), int(plan.change_choice[c])
             if kind == MOVE:
-                suffix = _MOVE_SUFFIXES[choice % len(_MOVE_SUFFIXES)]
+                suffix = MOVE_SUFFIXES[choice % len(MOVE_SUFFIXES)]
                 state = _EditionState(f"{state.base_path}-{suffix}", state.title, False, moment)
             elif kind == TITLE:
-                template = _TITLE_TEMPLATES[choice % len(_TITLE_TEMPLATES)]
+                template = TITLE_TEMPLATES[choice % len(TITLE_TEMPLATES)]
                 title = template.format(state.title)
                 state = _EditionState(state.base_path, title, False, state.public_updated)
             else:
@@ -607,115 +587,77 @@ def final_paths(plan: PagePlan) -> list[str]:
 
 
 class Traffic:
-    """The sample generator's traffic model for every page, drawn one day at a time.
+    """The traffic model (`sample/traffic.py`) for every page, drawn one day at a time.
 
     The expected page views of a page on a day are its rank's monthly views (the real head
     slope, then a tail to tens a month) × the weekday shape × its yearly trend, cut by
     `WITHDRAWN_FACTOR` once withdrawn, plus a decaying spike for news pages and a bump for a
     few trending pages. The nine other metrics are binomial thinnings with each page's
-    ratios drawn from the real table of its document type, as `generate.py` does.
+    ratios drawn from the real table of its document type, as the sample generator's.
     """
 
-    def __init__(self, plan: PagePlan, cal: Calibration) -> None:
+    def __init__(self, plan: PagePlan, cal: model.Calibration) -> None:
         self.plan = plan
         n = plan.pages
         rng = _rng(plan.seed, _TRAFFIC)
         names = np.array(plan.types.names)[plan.doc]
-        # A seeded ranking weighted by type (Efraimidis–Spirakis keys), the homepage first.
-        weights = np.ones(n)
-        weights[np.isin(names, list(DIRECT_TYPES))] = 20.0
-        weights[np.isin(names, list(BROWSE_TYPES))] = 5.0
-        weights[np.isin(names, list(NO_TRAFFIC_TYPES))] = 0.2
-        weights[plan.withdrawn] *= 0.3
-        weights[0] = 1e9
-        keys = rng.random(n) ** (1.0 / weights)
-        rank = np.empty(n, dtype=np.int64)
-        rank[np.argsort(-keys, kind="stable")] = np.arange(n)
-        monthly = _monthly_by_rank(n, cal)[rank]
-        monthly *= np.where(rank == 0, 1.0, rng.lognormal(0.0, 0.15, n))
-        self.base_daily = monthly * 12.0 / 365.25
-        self.growth = rng.normal(0.0, TREND_SD_PER_YEAR, n)
+        homepage = np.arange(n) == 0
+        popularity = model.draw_popularity(
+            rng, model.rank_weights(names, homepage, plan.withdrawn), cal
+        )
+        self.base_daily, self.growth = popularity.base_daily, popularity.growth
         self.withdrawn_from = plan.withdrawn_from()
-
         # Per-page ratios from the real rows of the page's type (else the ordinary pages').
         table_types = np.array(cal.table_types)
-        ordinary = np.flatnonzero(
-            ~np.isin(table_types, ["homepage", "finder", "completed_transaction"])
-        )
-        pick = np.empty(n, dtype=np.int64)
+        row = np.empty(n, dtype=np.int64)
         for d in np.unique(plan.doc).tolist():
             where = np.flatnonzero(plan.doc == d)
-            pool = np.flatnonzero(table_types == plan.types.names[d])
-            pool = pool if pool.size else ordinary
-            pick[where] = pool[rng.integers(0, pool.size, where.size)]
-        self.p_up = 1.0 / np.array(cal.pviews_per_upview)[pick]
-        self.useful_rate = np.minimum(np.array(cal.useful_rate)[pick], 0.2)
-        self.yes_share = np.array(cal.useful_yes_share)[pick]
-        self.search_rate = np.minimum(np.array(cal.searches_per_upview)[pick], 0.5)
-        self.feedex_rate = np.minimum(np.array(cal.feedex_per_upview)[pick], 0.1)
-        entrance = np.where(
-            np.isin(names, list(DIRECT_TYPES)), ENTRANCE_SHARE["direct"], ENTRANCE_SHARE["default"]
-        )
-        entrance[0] = ENTRANCE_SHARE["homepage"]
-        self.entrance = np.clip(entrance + rng.uniform(-0.1, 0.1, n), 0.05, 0.95)
-        minutes = -(-plan.words // 200)
-        self.seconds = np.clip(15.0 + 15.0 * minutes, 20.0, 120.0)
+            pool = model.ratio_pool(table_types, plan.types.names[d])
+            row[where] = pool[rng.integers(0, pool.size, where.size)]
+        entrance = model.draw_entrance(rng, model.entrance_base(names, homepage))
+        self.rates = model.page_rates(cal, row, entrance, model.seconds_per_view(plan.words))
+        self._draw_moments(rng, names, cal)
+        self.shape = model.noise_shape(cal)
 
-        # News moments: a share of news pages spike once, decaying over days.
-        news = np.flatnonzero(np.isin(names, list(NEWS_TYPES)) & (rng.random(n) < 0.6))
-        self.news = news
-        self.news_at = rng.integers(0, plan.days, news.size)
-        weekly = np.exp(rng.uniform(math.log(200.0), math.log(cal.news_top_weekly), news.size))
-        self.news_peak = weekly / np.exp(-np.arange(7) / NEWS_DECAY_DAYS).sum()
-        # A few pages trend once, by the real trending pages' median multiplier.
-        count = min(max(TRENDING_SPIKES, n // 10_000), n - 1)
+    def _draw_moments(
+        self, rng: np.random.Generator, names: np.ndarray, cal: model.Calibration
+    ) -> None:
+        """News moments (a share of news pages spike once, decaying over days) and the few
+        pages that trend once, by the real trending pages' median multiplier."""
+        n, days = self.plan.pages, self.plan.days
+        self.news = np.flatnonzero(
+            np.isin(names, list(model.NEWS_TYPES)) & (rng.random(n) < model.NEWS_SHARE)
+        )
+        self.news_at = rng.integers(0, days, self.news.size)
+        low, high = math.log(model.NEWS_LEAST_WEEKLY), math.log(cal.news_top_weekly)
+        self.news_week = np.exp(rng.uniform(low, high, self.news.size))
+        count = min(max(model.TRENDING_SPIKES, n // 10_000), n - 1)
         self.trending = np.sort(rng.choice(np.arange(1, n), size=count, replace=False))
-        self.trending_at = rng.integers(0, plan.days, count)
-        self.trending_bump = cal.trending_multiplier - 1.0
-        # Day-to-day noise: gamma-Poisson whose spread is the real weekly change, per day.
-        daily_sd = cal.weekly_change_sd / math.sqrt(2.0) * math.sqrt(7.0)
-        self.shape = float(np.clip(1.0 / max(daily_sd, 1e-3) ** 2, 4.0, 100.0))
-        # Average a week to the base: weekdays 1, weekend days WEEKEND_FACTOR.
-        self.week_norm = 7.0 / (5.0 + 2.0 * WEEKEND_FACTOR)
+        self.trending_at = rng.integers(0, days, count)
+        self.trending_multiplier = cal.trending_multiplier
 
     def expected(self, day: int) -> np.ndarray:
         """Expected page views of every page on day index `day` (may be past the range)."""
         plan = self.plan
-        weekday = (plan.start + timedelta(days=day)).weekday()
-        shape = (WEEKEND_FACTOR if weekday >= 5 else 1.0) * self.week_norm
-        years = (day - plan.days / 2.0) / 365.25
-        lam = self.base_daily * shape * np.exp(self.growth * years)
-        lam[self.withdrawn_from <= day] *= WITHDRAWN_FACTOR
+        shape = model.week_shape((plan.start + timedelta(days=day)).weekday())
+        lam = model.expected_views(
+            self.base_daily, self.growth, shape, model.trend_years(day, plan.days)
+        )
+        lam[self.withdrawn_from <= day] *= model.WITHDRAWN_FACTOR
         after = day - self.news_at
         on = after >= 0
-        lam[self.news[on]] += self.news_peak[on] * np.exp(-after[on] / NEWS_DECAY_DAYS)
+        lam[self.news[on]] += model.news_spike(self.news_week[on], after[on])
         after = day - self.trending_at
         on = after >= 0
-        lam[self.trending[on]] *= 1.0 + self.trending_bump * np.exp(
-            -after[on] / TRENDING_DECAY_DAYS
-        )
+        lam[self.trending[on]] *= model.trending_factor(after[on], self.trending_multiplier)
         return lam
 
     def day(self, day: int) -> np.ndarray:
         """The ten daily metrics (rows, in `DAILY_METRICS` order) of every page on `day`."""
         rng = _rng(self.plan.seed, _DAY, day)
-        n = self.plan.pages
-        pv = rng.poisson(self.expected(day) * rng.gamma(self.shape, 1.0 / self.shape, n))
-        up = rng.binomial(pv, self.p_up)
-        useful = rng.binomial(up, self.useful_rate)
-        yes = rng.binomial(useful, self.yes_share)
-        values = {
-            "pviews": pv,
-            "upviews": up,
-            "useful_yes": yes,
-            "useful_no": useful - yes,
-            "searches": rng.binomial(up, self.search_rate),
-            "feedex": rng.binomial(up, self.feedex_rate),
-            "entrances": rng.binomial(up, self.entrance),
-            "exits": rng.binomial(pv, EXIT_SHARE),
-            "page_time": np.rint(pv * self.seconds * rng.lognormal(0.0, 0.1, n)).astype(np.int64),
-        }
-        values["bounces"] = rng.binomial(values["entrances"], BOUNCE_SHARE)
+        values = model.draw_metrics(
+            rng, self.expected(day), self.rates, self.shape, self.plan.pages, model.SCALE_DRAW_ORDER
+        )
         return np.stack([values[m] for m in DAILY_METRICS]).astype(np.int64)
 
 
@@ -993,7 +935,7 @@ def build_scale(
     lap("content")
 
     progress("facts", 0, days)
-    _write_facts(engine, build, plan, Traffic(plan, load_calibration(data)), progress)
+    _write_facts(engine, build, plan, Traffic(plan, model.load_calibration(data)), progress)
     lap("facts")
 
     progress("rollups", days, days)
@@ -1063,19 +1005,20 @@ def write_next_day_csv(
     """
     data = data_dir if data_dir is not None else govuk_data_dir()
     plan = plan_pages(pages, days, seed, as_of)
-    metrics = Traffic(plan, load_calibration(data)).day(days)
+    metrics = Traffic(plan, model.load_calibration(data)).day(days)
     day = as_of + timedelta(days=1)
     paths = final_paths(plan)
     rng = _rng(seed, _VARIANTS, days)
-    variant = rng.random(pages) < VARIANT_SHARE
+    variant = rng.random(pages) < model.VARIANT_SHARE
     kinds = rng.integers(0, 4, pages)
     analytics = [m for m in FORMATS["analytics"][2:]]
     table = metrics[[DAILY_METRICS.index(m) for m in analytics]].T.tolist()
     lines: list[tuple[str, str]] = []
     iso = day.isoformat()
     for i in np.flatnonzero(metrics[DAILY_METRICS.index("pviews")] > 0).tolist():
-        raw = _variant(paths[i], int(kinds[i])) if variant[i] else paths[i]
-        lines.append((raw, f"{iso},{_csv(raw)},{','.join(map(str, table[i]))}\n"))
+        lines.append(
+            model.analytics_row(iso, paths[i], int(kinds[i]) if variant[i] else None, table[i])
+        )
     lines.sort()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
