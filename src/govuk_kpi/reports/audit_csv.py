@@ -79,11 +79,9 @@ def _dates(values: pd.Series) -> pd.Series:
     return stamps.dt.strftime("%Y-%m-%d").where(stamps.notna(), None)
 
 
-def csv_frame(audit: pd.DataFrame) -> pd.DataFrame:
-    """The whole audit (`Warehouse.content_audit`) for the CSV beside a report: one row per
-    page, `COLUMNS` (those the audit has), names not machine names, figures rounded."""
-    frame = explained(audit)
-    out = pd.DataFrame(index=frame.index)
+def _names(frame: pd.DataFrame, out: pd.DataFrame) -> None:
+    """The columns people read: the category's heading, the page, its organisation's name and
+    its document type's label."""
     out["category"] = frame["category"].map(HEADINGS)
     out["reasons"] = frame["reasons"]
     out["base_path"] = frame["base_path"]
@@ -98,25 +96,47 @@ def csv_frame(audit: pd.DataFrame) -> pd.DataFrame:
     out["document_type"] = labels.where(
         labels.notna(), frame["document_type"].map(lambda n: document_type_label(str(n)))
     )
+
+
+def _rounded(values: pd.Series, column: str) -> pd.Series:
+    """A column of the audit as the CSV gives it: counts whole, one decimal, or dates."""
+    if column in COUNTS:
+        return pd.to_numeric(values).round().astype("Int64")
+    if column in ONE_DECIMAL:
+        return pd.to_numeric(values).astype("float").round(1)
+    if column in DATES:
+        return _dates(values)
+    return values
+
+
+def _figures(frame: pd.DataFrame, out: pd.DataFrame) -> None:
+    """The figures, rounded as the reports show them; ratios as percentages."""
     for column in COLUMNS:
         if column in out or column not in frame:
             continue
-        if column in COUNTS:
-            out[column] = pd.to_numeric(frame[column]).round().astype("Int64")
-        elif column in ONE_DECIMAL:
-            out[column] = pd.to_numeric(frame[column]).astype("float").round(1)
-        elif column in DATES:
-            out[column] = _dates(frame[column])
-        else:
-            out[column] = frame[column]
+        out[column] = _rounded(frame[column], column)
     for column, ratio in PERCENTS.items():
         if ratio in frame:
             out[column] = (pd.to_numeric(frame[ratio]).astype("float") * 100).round(1)
+
+
+def _codes(frame: pd.DataFrame, out: pd.DataFrame) -> None:
+    """The machine names, for joins."""
     out["category_code"] = frame["category"]
     out["reason_codes"] = frame["reason_codes"].map(";".join)
     if "organisation" in frame:
         out["organisation_slug"] = frame["organisation"]
     out["document_type_code"] = frame["document_type"]
+
+
+def csv_frame(audit: pd.DataFrame) -> pd.DataFrame:
+    """The whole audit (`Warehouse.content_audit`) for the CSV beside a report: one row per
+    page, `COLUMNS` (those the audit has), names not machine names, figures rounded."""
+    frame = explained(audit)
+    out = pd.DataFrame(index=frame.index)
+    _names(frame, out)
+    _figures(frame, out)
+    _codes(frame, out)
     frame_out = out[[c for c in COLUMNS if c in out]].reset_index(drop=True)
     frame_out.attrs = audit.attrs
     return frame_out

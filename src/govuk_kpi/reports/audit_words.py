@@ -16,7 +16,7 @@ import pandas as pd
 
 from govuk_kpi.core.document_types import document_type_label
 from govuk_kpi.kpi.audit import CATEGORIES, AuditThresholds
-from govuk_kpi.reports.present import day, heading, number, percent, say, table
+from govuk_kpi.reports.present import day, heading, is_missing, number, percent, say, table
 
 HEADINGS: dict[str, str] = {
     "redirect_withdrawn": "Withdrawn but still visited",
@@ -129,10 +129,6 @@ CSV_COLUMNS = (
 
 
 # -- small words -------------------------------------------------------------------------------
-def _missing(value: Any) -> bool:
-    return value is None or value != value
-
-
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -164,9 +160,9 @@ def _a(words: str) -> str:
 
 def _organisation(row: Mapping[str, Any]) -> str | None:
     title = row.get("organisation_title")
-    if _missing(title) or not title:
+    if is_missing(title) or not title:
         title = row.get("organisation")
-    return None if _missing(title) or not title else str(title)
+    return None if is_missing(title) or not title else str(title)
 
 
 def _of_pages(row: Mapping[str, Any]) -> str:
@@ -179,8 +175,18 @@ def _of_pages(row: Mapping[str, Any]) -> str:
     return f"the {number(pages)} {noun} of {name}"
 
 
+def _answers_said(row: Mapping[str, Any]) -> str:
+    """'68% of 120 answers said' (of "Is this page useful?")."""
+    return f"{percent(row['satisfaction'])} of {number(row['responses'])} answers said"
+
+
+def _searches(row: Mapping[str, Any]) -> str:
+    """'6.1 searches per 100 users'."""
+    return f"{row['searches_per_user']:.1f} searches per 100 users"
+
+
 def _date(value: Any) -> str:
-    if _missing(value):
+    if is_missing(value):
         return "no date"
     stamp = pd.Timestamp(value)
     return day(date(stamp.year, stamp.month, stamp.day))
@@ -188,7 +194,7 @@ def _date(value: Any) -> str:
 
 def _updated(row: Mapping[str, Any]) -> Any:
     value = row.get("public_updated_at")
-    return row.get("first_published_at") if _missing(value) else value
+    return row.get("first_published_at") if is_missing(value) else value
 
 
 # -- one sentence per reason code --------------------------------------------------------------
@@ -216,17 +222,14 @@ def _little_used(row: Mapping[str, Any], t: AuditThresholds) -> str:
 
 
 def _low_satisfaction(row: Mapping[str, Any], t: AuditThresholds) -> str:
-    return (
-        f"Only {percent(row['satisfaction'])} of {number(row['responses'])} answers said the "
-        f"page was useful (the bar is {percent(t.low_satisfaction)})."
-    )
+    bar = percent(t.low_satisfaction)
+    return f"Only {_answers_said(row)} the page was useful (the bar is {bar})."
 
 
 def _many_searches(row: Mapping[str, Any], t: AuditThresholds) -> str:
-    return (
-        f"{row['searches_per_user']:.1f} searches per 100 users started from this page "
-        f"(the bar is {t.high_searches_per_user:g}): it may not answer their question."
-    )
+    bar = f"{t.high_searches_per_user:g}"
+    said = f"{_searches(row)} started from this page (the bar is {bar})"
+    return f"{said}: it may not answer their question."
 
 
 def _steep_fall(row: Mapping[str, Any], t: AuditThresholds) -> str:
@@ -247,10 +250,7 @@ def _most_viewed(row: Mapping[str, Any], t: AuditThresholds) -> str:
 
 
 def _satisfied(row: Mapping[str, Any], t: AuditThresholds) -> str:
-    return (
-        f"{percent(row['satisfaction'])} of {number(row['responses'])} answers said it was "
-        f"useful (the bar is {percent(t.good_satisfaction)})."
-    )
+    return f"{_answers_said(row)} it was useful (the bar is {percent(t.good_satisfaction)})."
 
 
 def _old(row: Mapping[str, Any], t: AuditThresholds) -> str:
@@ -273,7 +273,7 @@ def _few_answers(row: Mapping[str, Any], t: AuditThresholds) -> str:
 
 def _too_new(row: Mapping[str, Any], t: AuditThresholds) -> str:
     first = row.get("first_published_at")
-    first = _updated(row) if _missing(first) else first
+    first = _updated(row) if is_missing(first) else first
     return (
         f"First published on {_date(first)}, less than a year ago: a year's use cannot be "
         "judged yet."
@@ -285,10 +285,10 @@ def _update_date_missing(row: Mapping[str, Any], t: AuditThresholds) -> str:
 
 
 def _update_date_implausible(row: Mapping[str, Any], t: AuditThresholds) -> str:
+    earliest = t.earliest_plausible_update.year
     return (
-        f"Its last-updated date, {_date(_updated(row))}, cannot be right (before "
-        f"{t.earliest_plausible_update.year} or after the period): correct it; its age is not "
-        "judged."
+        f"Its last-updated date, {_date(_updated(row))}, cannot be right (before {earliest} or "
+        "after the period): correct it; its age is not judged."
     )
 
 
@@ -299,21 +299,17 @@ def _withdrawn_rarely_visited(row: Mapping[str, Any], t: AuditThresholds) -> str
 
 def _nothing_to_act_on(row: Mapping[str, Any], t: AuditThresholds) -> str:
     found = []
-    if row["responses"] >= t.min_responses and not _missing(row["satisfaction"]):
-        found.append(
-            f"{percent(row['satisfaction'])} of {number(row['responses'])} answers said it was "
-            "useful"
-        )
-    if not _missing(row.get("age_years")):
+    if row["responses"] >= t.min_responses and not is_missing(row["satisfaction"]):
+        found.append(f"{_answers_said(row)} it was useful")
+    if not is_missing(row.get("age_years")):
         found.append(f"last updated {_years(row['age_years'])} ago")
     return "Nothing to act on" + (": " + "; ".join(found) if found else "") + "."
 
 
 def _searches_expected(row: Mapping[str, Any], t: AuditThresholds) -> str:
     return (
-        f"{row['searches_per_user']:.1f} searches per 100 users is expected of "
-        f"{_a(_kind_page(row['document_type']))}: pages that send people on are not judged on "
-        "searches."
+        f"{_searches(row)} is expected of {_a(_kind_page(row['document_type']))}: pages that "
+        "send people on are not judged on searches."
     )
 
 

@@ -28,23 +28,25 @@ PARTS = {
     "unmatched": "Paths that matched no page in the warehouse",
 }
 
-# Figure name → (label, unit) as recorded in the manifest (`coverage.<name>`).
-SITE_LABELS: dict[str, tuple[str, str]] = {
-    "pages": ("Pages in the warehouse", "count"),
-    "organisations_with_pages": ("Organisations with pages", "count"),
-    "pviews": ("Page views, matched or not", "count"),
-    "no_organisation_pviews": ("Page views on pages with no organisation", "count"),
-    "no_organisation_share": ("Share of page views on pages with no organisation", "ratio"),
-    "unmatched_pviews": ("Page views on paths matching no page", "count"),
-    "unmatched_share": ("Share of page views on paths matching no page", "ratio"),
-    "unmatched_paths": ("Paths matching no page", "count"),
+# Figure name → label as recorded in the manifest (`coverage.<name>`). Each is a count but
+# the shares of page views, which are ratios (`RATIOS`).
+SITE_LABELS: dict[str, str] = {
+    "pages": "Pages in the warehouse",
+    "organisations_with_pages": "Organisations with pages",
+    "pviews": "Page views, matched or not",
+    "no_organisation_pviews": "Page views on pages with no organisation",
+    "no_organisation_share": "Share of page views on pages with no organisation",
+    "unmatched_pviews": "Page views on paths matching no page",
+    "unmatched_share": "Share of page views on paths matching no page",
+    "unmatched_paths": "Paths matching no page",
 }
-ORGANISATION_LABELS: dict[str, tuple[str, str]] = {
-    "organisation_pages": ("Its pages in the warehouse", "count"),
-    "organisation_withdrawn_pages": ("Its withdrawn pages in the warehouse", "count"),
-    "organisation_other_pages": ("Pages naming it that another organisation leads", "count"),
-    "organisation_pages_viewed": ("Its pages viewed in the period", "count"),
+ORGANISATION_LABELS: dict[str, str] = {
+    "organisation_pages": "Its pages in the warehouse",
+    "organisation_withdrawn_pages": "Its withdrawn pages in the warehouse",
+    "organisation_other_pages": "Pages naming it that another organisation leads",
+    "organisation_pages_viewed": "Its pages viewed in the period",
 }
+RATIOS = frozenset({"no_organisation_share", "unmatched_share"})
 
 
 def _pages(n: Any) -> str:
@@ -140,10 +142,10 @@ def record_figures(coverage: pd.Series) -> dict[str, Any]:
             coverage[name],
             coverage.attrs.get("query"),
             label=label,
-            unit=unit,
+            unit="ratio" if name in RATIOS else "count",
             period=coverage.attrs.get("period"),
         )
-        for name, (label, unit) in labels.items()
+        for name, label in labels.items()
     }
 
 

@@ -25,6 +25,10 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
+    return _plain_scalar(value)
+
+
+def _plain_scalar(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, str | bytes):
         with contextlib.suppress(ValueError, AttributeError):
             value = value.item()
@@ -32,9 +36,7 @@ def plain(value: Any) -> Any:
         return None
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    if isinstance(value, int | float | str | bool):
-        return value
-    return str(value)
+    return value if isinstance(value, int | float | str | bool) else str(value)
 
 
 def _emit(mime: str, payload: Mapping[str, Any]) -> None:

@@ -71,10 +71,7 @@ class ReportSet:
     def on(self, as_of: date) -> ReportSet:
         """The same set as of another day (the pipeline's days), checked as `load_report_set`
         checks it; the file is left as it is."""
-        try:
-            resolve_period(self.period, as_of)
-        except ConfigError as exc:
-            raise _error(self.path, "period", str(exc)) from None
+        _check_period(self.path, self.period, as_of)
         return replace(self, as_of=as_of)
 
 
@@ -157,9 +154,8 @@ def _check_parameters(
     return parameters
 
 
-def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> ReportSet:
-    """Read and check one report set (no warehouse needed)."""
-    path = Path(path)
+def _read(path: Path) -> dict[Any, Any]:
+    """The file's mapping of keys, each known, the required ones there."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -174,7 +170,10 @@ def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> Repo
     for key in REQUIRED:
         if key not in raw:
             raise _error(path, key, "missing")
-    as_of = raw["as_of"]
+    return raw
+
+
+def _check_as_of(path: Path, as_of: Any) -> date:
     if isinstance(as_of, str):
         try:
             as_of = date.fromisoformat(as_of)
@@ -182,14 +181,23 @@ def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> Repo
             raise _error(path, "as_of", f"not a date (YYYY-MM-DD): {as_of!r}") from None
     if not isinstance(as_of, date):
         raise _error(path, "as_of", f"not a date (YYYY-MM-DD): {as_of!r}")
-    period = raw.get("period", "past-30-days")
+    return as_of
+
+
+def _check_period(path: Path, period: Any, as_of: date) -> str:
     if not isinstance(period, str):
         raise _error(path, "period", f"expected text, got {period!r}")
     try:
         resolve_period(period, as_of)
     except ConfigError as exc:
         raise _error(path, "period", str(exc)) from None
-    notebooks = raw["notebooks"]
+    return period
+
+
+def _check_notebooks(
+    path: Path, notebooks: Any, notebook_dir: Path
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each listed notebook's declared parameters, by notebook name."""
     if (
         not isinstance(notebooks, list)
         or not notebooks
@@ -202,7 +210,16 @@ def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> Repo
         if not file.is_file():
             raise _error(path, "notebooks", f"no notebook {file}")
         declared[name] = notebook_parameters(file)
-    organisations = raw.get("organisations")
+    return declared
+
+
+def _check_organisations(
+    path: Path,
+    organisations: Any,
+    notebooks: list[str],
+    declared: dict[str, dict[str, dict[str, Any]]],
+) -> list[str] | str | None:
+    """The slugs or selector, there when a notebook declaring `organisation` needs them."""
     if organisations is not None and not (
         (isinstance(organisations, str) and Selector.parse(organisations))
         or (
@@ -221,10 +238,26 @@ def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> Repo
     if fanning and not organisations:
         needed = f"needed by {', '.join(fanning)} (declaring {FAN_OUT!r})"
         raise _error(path, "organisations", needed)
-    parameters = _check_parameters(path, raw.get("parameters") or {}, notebooks, declared)
-    name = raw.get("name", path.stem)
+    return organisations
+
+
+def _check_name(path: Path, name: Any) -> str:
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
         raise _error(path, "name", f"expected a lower-case slug, got {name!r}")
+    return name
+
+
+def load_report_set(path: str | Path, notebook_dir: Path = NOTEBOOK_DIR) -> ReportSet:
+    """Read and check one report set (no warehouse needed)."""
+    path = Path(path)
+    raw = _read(path)
+    as_of = _check_as_of(path, raw["as_of"])
+    period = _check_period(path, raw.get("period", "past-30-days"), as_of)
+    notebooks = raw["notebooks"]
+    declared = _check_notebooks(path, notebooks, notebook_dir)
+    organisations = _check_organisations(path, raw.get("organisations"), notebooks, declared)
+    parameters = _check_parameters(path, raw.get("parameters") or {}, notebooks, declared)
+    name = _check_name(path, raw.get("name", path.stem))
     return ReportSet(path, name, as_of, period, notebooks, organisations, parameters)
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -51,24 +52,29 @@ def _show_html(html: str, text: str) -> None:
 
 
 # -- words -----------------------------------------------------------------------------------
+NO_DATA = "no data"
+NO_EARLIER = "no earlier figure to compare"
+
+
+def is_missing(value: Any) -> bool:
+    """True for None and NaN: a figure there is none of."""
+    return value is None or value != value
+
+
 def number(value: Any) -> str:
     """12,345 (whole numbers with thousands separators); 'no data' for None/NaN."""
-    if value is None or value != value:
-        return "no data"
-    return f"{round(float(value)):,}"
+    return NO_DATA if is_missing(value) else f"{round(float(value)):,}"
 
 
 def percent(value: Any, digits: int = 0) -> str:
     """A ratio as a percentage: 0.683 → '68%'."""
-    if value is None or value != value:
-        return "no data"
-    return f"{float(value) * 100:.{digits}f}%"
+    return NO_DATA if is_missing(value) else f"{float(value) * 100:.{digits}f}%"
 
 
 def change(value: Any) -> str:
     """A change ratio in words: 'up 5.2%', 'down 3.0%', 'unchanged', 'no earlier figure'."""
-    if value is None or value != value:
-        return "no earlier figure to compare"
+    if is_missing(value):
+        return NO_EARLIER
     if abs(value) < 0.0005:
         return "unchanged"
     return f"{'up' if value > 0 else 'down'} {abs(value) * 100:.1f}%"
@@ -76,8 +82,8 @@ def change(value: Any) -> str:
 
 def points(value: Any) -> str:
     """A change of a ratio in percentage points: 0.0012 → 'up 0.1 percentage points'."""
-    if value is None or value != value:
-        return "no earlier figure to compare"
+    if is_missing(value):
+        return NO_EARLIER
     shown = round(abs(float(value)) * 100, 1)
     if shown == 0:
         return "unchanged"
@@ -87,9 +93,7 @@ def points(value: Any) -> str:
 
 def decimal(value: Any, digits: int = 1) -> str:
     """A figure that is not a count: 6.1 (thousands separated); 'no data' for None/NaN."""
-    if value is None or value != value:
-        return "no data"
-    return f"{float(value):,.{digits}f}"
+    return NO_DATA if is_missing(value) else f"{float(value):,.{digits}f}"
 
 
 def metric_unit(name: str) -> str:
@@ -101,8 +105,8 @@ def metric_unit(name: str) -> str:
 def figure_words(value: Any, unit: str | None = "count") -> str:
     """A figure as readers see it, by its unit: count 12,345; ratio 68.2%; percent (per
     hundred) 6.1; anything else one decimal."""
-    if value is None or value != value:
-        return "no data"
+    if is_missing(value):
+        return NO_DATA
     if unit in (None, "count", "seconds", "minutes"):
         if float(value).is_integer() or abs(float(value)) >= 100:
             return number(value)
@@ -289,6 +293,96 @@ def _is_daily(dates: Any) -> bool:
     return bool(np.median(steps) == 1)
 
 
+def _value_axis(axis: Any, *, ratio: bool, narrow: bool) -> None:
+    """A value axis's tick labels: per cent for a ratio, else 1.2m/800k on a phone, 12,345
+    on a screen."""
+    if ratio:
+        from matplotlib.ticker import PercentFormatter
+
+        axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    elif narrow:
+        _compact(axis)
+    else:
+        _thousands(axis)
+
+
+NOT_FROM_ZERO = "The vertical axis does not start at zero."
+
+
+@dataclass(frozen=True)
+class _Line:
+    """What a line chart draws: the values over `xs` (dates, or the x values as text), and
+    their rolling average when the series is daily and long enough."""
+
+    xs: Any
+    dates: Any  # the x values as datetimes, or None when they are not all dates
+    values: Any
+    average: Any  # the `rolling`-day rolling average, or None
+    rolling: int | None
+
+
+def _line(frame: Any, x: str, y: str, rolling: int | None) -> _Line:
+    values = frame[y].astype("float").reset_index(drop=True)
+    dates = _dates(frame[x])
+    average = None
+    if rolling and _is_daily(dates) and len(values) >= 2 * rolling:
+        average = values.rolling(rolling).mean()
+    xs = dates if dates is not None else [str(v) for v in frame[x]]
+    return _Line(xs, dates, values, average, rolling)
+
+
+def _draw_line(line: _Line, *, label: str, ratio: bool, zero: bool, narrow: bool) -> Any:
+    """The line chart drawn for phones (`narrow`) or wider screens."""
+    fig, ax = _axes(NARROW_INCHES if narrow else WIDE_INCHES, 3.4 if narrow else 3.6, narrow=narrow)
+    values = line.values
+    if line.average is not None:
+        ax.plot(line.xs, values, color=LIGHT_BLUE, linewidth=0.8, label="Each day")
+        ax.plot(
+            line.xs,
+            line.average,
+            color=DARK_BLUE,
+            linewidth=2.5,
+            label=f"{line.rolling}-day average",
+        )
+        ax.legend(loc="lower left", ncols=2)
+    else:
+        ax.plot(line.xs, values, color=BLUE, linewidth=2.5, marker="o", markersize=4)
+    _value_axis(ax.yaxis, ratio=ratio, narrow=narrow)
+    if zero:
+        high = float(values.max()) if len(values) and values.notna().any() else 0.0
+        ax.set_ylim(0, 1.0 if ratio else max(high * 1.1, 1.0))
+    else:
+        ax.text(0.0, 1.02, NOT_FROM_ZERO, transform=ax.transAxes, color=SECONDARY)
+    ax.set_ylabel(label)
+    ax.grid(axis="y", color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+    if line.dates is not None:
+        _date_axis(ax, line.dates, narrow)
+    return fig
+
+
+def _line_alt(
+    line: _Line, when: list[Any], *, label: str, show: Callable[[Any], str], zero: bool
+) -> str | None:
+    """Alt text from the data: span, lowest, highest, latest, the average; None when there
+    is no figure to say."""
+    values, average = line.values, line.average
+    if not len(when) or not values.notna().any():
+        return None
+    low, high = values.idxmin(), values.idxmax()
+    alt = (
+        f"Line chart of {label.lower()} from {day(when[0])} to {day(when[-1])}: lowest "
+        f"{show(values[low])} ({day(when[low])}), highest {show(values[high])} "
+        f"({day(when[high])}), latest {show(values.iloc[-1])}."
+    )
+    if average is not None:
+        alt += (
+            f" The {line.rolling}-day average went from {show(average.dropna().iloc[0])} to "
+            f"{show(average.iloc[-1])}."
+        )
+    return alt + (" The vertical axis starts at zero." if zero else f" {NOT_FROM_ZERO}")
+
+
 def line_chart(
     frame: Any,
     x: str,
@@ -314,63 +408,16 @@ def line_chart(
     Returns:
         The alt text.
     """
-    values = frame[y].astype("float").reset_index(drop=True)
-    dates = _dates(frame[x])
-    average = None
-    if rolling and _is_daily(dates) and len(values) >= 2 * rolling:
-        average = values.rolling(rolling).mean()
+    line = _line(frame, x, y, rolling)
     show = (lambda v: percent(v, 1)) if ratio else number
-    truncated = "The vertical axis does not start at zero."
-
-    def draw(narrow: bool) -> Any:
-        fig, ax = _axes(
-            NARROW_INCHES if narrow else WIDE_INCHES, 3.4 if narrow else 3.6, narrow=narrow
-        )
-        xs = dates if dates is not None else [str(v) for v in frame[x]]
-        if average is not None:
-            ax.plot(xs, values, color=LIGHT_BLUE, linewidth=0.8, label="Each day")
-            ax.plot(xs, average, color=DARK_BLUE, linewidth=2.5, label=f"{rolling}-day average")
-            ax.legend(loc="lower left", ncols=2)
-        else:
-            ax.plot(xs, values, color=BLUE, linewidth=2.5, marker="o", markersize=4)
-        if ratio:
-            from matplotlib.ticker import PercentFormatter
-
-            ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        elif narrow:
-            _compact(ax.yaxis)
-        else:
-            _thousands(ax.yaxis)
-        if zero:
-            high = float(values.max()) if len(values) and values.notna().any() else 0.0
-            ax.set_ylim(0, 1.0 if ratio else max(high * 1.1, 1.0))
-        else:
-            ax.text(0.0, 1.02, truncated, transform=ax.transAxes, color=SECONDARY)
-        ax.set_ylabel(label)
-        ax.grid(axis="y", color=GRID, linewidth=0.6)
-        ax.set_axisbelow(True)
-        if dates is not None:
-            _date_axis(ax, dates, narrow)
-        return fig
-
-    if alt is None and len(frame) and values.notna().any():
-        low, high = values.idxmin(), values.idxmax()
-        when = list(frame[x])
-        alt = (
-            f"Line chart of {label.lower()} from {day(when[0])} to {day(when[-1])}: lowest "
-            f"{show(values[low])} ({day(when[low])}), highest {show(values[high])} "
-            f"({day(when[high])}), latest {show(values.iloc[-1])}."
-        )
-        if average is not None:
-            alt += (
-                f" The {rolling}-day average went from {show(average.dropna().iloc[0])} to "
-                f"{show(average.iloc[-1])}."
-            )
-        alt += " The vertical axis starts at zero." if zero else f" {truncated}"
+    if alt is None:
+        alt = _line_alt(line, list(frame[x]), label=label, show=show, zero=zero)
     alt = alt or f"Line chart of {label.lower()}: no data."
     if not zero:
-        caption = f"{caption} {truncated}" if caption else truncated
-    chart(draw(False), alt, caption, narrow=draw(True))
+        caption = f"{caption} {NOT_FROM_ZERO}" if caption else NOT_FROM_ZERO
+    wide = _draw_line(line, label=label, ratio=ratio, zero=zero, narrow=False)
+    narrow = _draw_line(line, label=label, ratio=ratio, zero=zero, narrow=True)
+    chart(wide, alt, caption, narrow=narrow)
     return alt
 
 
@@ -411,14 +458,7 @@ def bar_chart(
             ax.text(amount, position, f" {show(amount)}", va="center", ha="left", fontsize=10)
         ax.set_xlim(0, (max(values) if values and max(values) > 0 else 1.0) * 1.25)
         ax.set_xlabel(label)
-        if ratio:
-            from matplotlib.ticker import PercentFormatter
-
-            ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        elif narrow:
-            _compact(ax.xaxis)
-        else:
-            _thousands(ax.xaxis)
+        _value_axis(ax.xaxis, ratio=ratio, narrow=narrow)
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(3 if narrow else 4))
@@ -439,22 +479,25 @@ PATH_COLUMNS = {"base_path", "path"}
 GOVUK = "https://www.gov.uk"
 
 
+# How a cell of each format is said; a text cell (or any other format) as it is, blank when
+# there is no value.
+_CELL_WORDS: dict[str, Callable[[Any], str]] = {
+    "number": number,
+    "count": number,
+    "percent": percent,
+    "ratio": lambda value: percent(value, 1),
+    "change": change,
+    "points": points,
+    "day": lambda value: "" if is_missing(value) else day(str(value)),
+    "decimal": decimal,
+}
+
+
 def _cell(value: Any, kind: str) -> str:
-    if kind in ("number", "count"):
-        return number(value)
-    if kind == "percent":
-        return percent(value)
-    if kind == "ratio":
-        return percent(value, 1)
-    if kind == "change":
-        return change(value)
-    if kind == "points":
-        return points(value)
-    if kind == "day":
-        return "" if value is None or value != value else day(str(value))
-    if kind == "decimal":
-        return decimal(value)
-    return "" if value is None or value != value else str(value)
+    words = _CELL_WORDS.get(kind)
+    if words is not None:
+        return words(value)
+    return "" if is_missing(value) else str(value)
 
 
 def _default_kind(column: str, values: Any) -> str:

@@ -116,51 +116,75 @@ def _accept(listener: Listener, submit: Callable[..., Future]) -> None:
         threading.Thread(target=_serve_client, args=(client, submit), daemon=True).start()
 
 
+class _Session:
+    """One client's connection: its reports submitted and not yet answered, and one lock so
+    that replies from the pool's threads do not interleave."""
+
+    def __init__(self, client: Connection, submit: Callable[..., Future]) -> None:
+        self.client = client
+        self.submit = submit
+        self.theirs: dict[int, Future] = {}
+        self.sending = threading.Lock()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self.sending, contextlib.suppress(OSError, ValueError):
+            self.client.send(message)
+
+    def reply(self, ticket: int, future: Future) -> None:
+        self.theirs.pop(ticket, None)
+        if future.cancelled():
+            return
+        try:
+            self.send(("done", ticket, future.result()))
+        except Exception as exc:  # a worker died: the client says the report failed
+            self.send(("error", ticket, f"{type(exc).__name__}: {exc}"))
+
+    def start(self, ticket: int, job: Any, url: str, out_dir: str, warm: bool) -> None:
+        try:
+            future = self.submit(job, url, out_dir, warm)
+        except Exception as exc:
+            self.send(("error", ticket, f"{type(exc).__name__}: {exc}"))
+            return
+        self.theirs[ticket] = future
+        future.add_done_callback(partial(self.reply, ticket))
+
+    def cancel(self) -> None:
+        """Cancel the client's reports not yet started."""
+        for future in list(self.theirs.values()):
+            future.cancel()
+
+    def handle(self, message: tuple[Any, ...]) -> bool:
+        """Act on one message; False when the client says goodbye."""
+        if message[0] == "submit":
+            _kind, ticket, job, url, out_dir, warm = message
+            self.start(ticket, job, url, out_dir, warm)
+        elif message[0] == "cancel":
+            self.cancel()
+        elif message[0] == "bye":
+            return False
+        return True
+
+    def hang_up(self) -> None:
+        self.cancel()
+        with self.sending:
+            self.client.close()
+
+
 def _serve_client(client: Connection, submit: Callable[..., Future]) -> None:
     """Run one client's reports: ("submit", ticket, job, url, out_dir, warm) in,
     ("done", ticket, run) or ("error", ticket, message) out; ("cancel",) cancels its reports
     not yet started, and so does ("bye",), or the client going away, before hanging up."""
-    theirs: dict[int, Future] = {}
-    sending = threading.Lock()
-
-    def send(message: tuple[Any, ...]) -> None:
-        with sending, contextlib.suppress(OSError, ValueError):
-            client.send(message)
-
-    def reply(ticket: int, future: Future) -> None:
-        theirs.pop(ticket, None)
-        if future.cancelled():
-            return
-        try:
-            send(("done", ticket, future.result()))
-        except Exception as exc:  # a worker died: the client says the report failed
-            send(("error", ticket, f"{type(exc).__name__}: {exc}"))
-
+    session = _Session(client, submit)
     try:
         while True:
             try:
                 message = client.recv()
             except (EOFError, OSError):
                 break
-            if message[0] == "submit":
-                _kind, ticket, job, url, out_dir, warm = message
-                try:
-                    future = submit(job, url, out_dir, warm)
-                except Exception as exc:
-                    send(("error", ticket, f"{type(exc).__name__}: {exc}"))
-                    continue
-                theirs[ticket] = future
-                future.add_done_callback(partial(reply, ticket))
-            elif message[0] == "cancel":
-                for future in list(theirs.values()):
-                    future.cancel()
-            elif message[0] == "bye":
+            if not session.handle(message):
                 break
     finally:
-        for future in list(theirs.values()):
-            future.cancel()
-        with sending:
-            client.close()
+        session.hang_up()
 
 
 # -- in the process that started it, and in its tasks --------------------------------------------
