@@ -26,24 +26,8 @@ def normalise_path(raw: str) -> str:
         ValueError: the path is empty, not absolute after stripping, holds control characters (a
             NUL byte, a newline), or is longer than `MAX_PATH_LENGTH` characters.
     """
-    path = raw.strip()
-    if not path:
-        raise ValueError("path is empty")
-    if _CONTROL.search(path):
-        raise ValueError("path contains control characters")
-    if len(path) > MAX_PATH_LENGTH:
-        raise ValueError(f"path is {len(path)} characters long; at most {MAX_PATH_LENGTH} allowed")
-    path = path.lower()
-    on_govuk = False
-    for prefix in _GOVUK_PREFIXES:
-        if path.startswith(prefix):
-            path = path[len(prefix) :]
-            on_govuk = True
-            break
-    for mark in ("?", "#"):
-        cut = path.find(mark)
-        if cut != -1:
-            path = path[:cut]
+    path, on_govuk = _without_origin(_checked(raw.strip()).lower())
+    path = _without_query(path)
     if not path and on_govuk:  # https://www.gov.uk?x=1 is the home page; "?x=1" is no path
         path = "/"
     if not path.startswith("/"):
@@ -51,6 +35,34 @@ def normalise_path(raw: str) -> str:
     path = decode_escapes(path)
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
+    return path
+
+
+def _checked(path: str) -> str:
+    """The stripped path, refused when empty, holding control characters, or too long."""
+    if not path:
+        raise ValueError("path is empty")
+    if _CONTROL.search(path):
+        raise ValueError("path contains control characters")
+    if len(path) > MAX_PATH_LENGTH:
+        raise ValueError(f"path is {len(path)} characters long; at most {MAX_PATH_LENGTH} allowed")
+    return path
+
+
+def _without_origin(path: str) -> tuple[str, bool]:
+    """A lowercased path without GOV.UK's origin, and whether it had it."""
+    for prefix in _GOVUK_PREFIXES:
+        if path.startswith(prefix):
+            return path[len(prefix) :], True
+    return path, False
+
+
+def _without_query(path: str) -> str:
+    """The path without its query string and fragment."""
+    for mark in ("?", "#"):
+        cut = path.find(mark)
+        if cut != -1:
+            path = path[:cut]
     return path
 
 

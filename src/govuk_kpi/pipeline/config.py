@@ -18,13 +18,11 @@ from typing import Any
 
 import luigi
 
-LANDING_KINDS = ("analytics", "feedback")
-# A day's GA4 export in the analytics landing folder, in the order they are looked for.
-GA4_LANDING = (
-    "events_{day:%Y%m%d}.parquet",
-    "events_{day:%Y%m%d}.json.gz",
-    "events_{day:%Y%m%d}.json",
-)
+from govuk_kpi.sources.registry import SOURCES
+
+# The landing folders a day's files are read from, and the names looked for in each, in
+# order: the registered daily sources the pipeline picks up (`sources/registry.py`).
+LANDING_KINDS = SOURCES.landing_kinds()
 SECTION = "pipeline_settings"
 
 
@@ -87,22 +85,16 @@ def settings() -> pipeline_settings:
 def landing_file(kind: str, day: date, landing: str | Path | None = None) -> Path:
     """Where the export of `kind` (analytics or feedback) for `day` arrives.
 
-    A day's analytics may arrive instead as the GA4 export of that day (`GA4_LANDING`, any
-    format `govuk-kpi load ga4` reads): when there is no CSV and there is one of those, it is
-    the day's file.
+    A day's analytics may arrive instead as the GA4 export of that day (the registry's `ga4`
+    landing names, any format `govuk-kpi load ga4` reads): when there is no CSV and there is
+    one of those, it is the day's file.
     """
     if kind not in LANDING_KINDS:
         raise ValueError(f"unknown landing kind {kind!r}: expected analytics or feedback")
-    folder = Path(landing if landing is not None else settings().landing) / kind
-    csv = folder / f"{kind}-{day.isoformat()}.csv"
-    if kind == "analytics" and not csv.exists():
-        for name in GA4_LANDING:
-            export = folder / name.format(day=day)
-            if export.exists():
-                return export
-    return csv
+    root = Path(landing if landing is not None else settings().landing)
+    return SOURCES.landing_file(kind, day, root)
 
 
 def is_ga4_export(path: Path) -> bool:
     """Whether a landing file is a GA4 export rather than the project's CSV."""
-    return path.name.startswith("events_")
+    return SOURCES["ga4"].lands_as(path)

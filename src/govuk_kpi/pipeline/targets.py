@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -24,31 +23,10 @@ from sqlalchemy import Connection
 
 from govuk_kpi.sources.hashing import file_sha256, tree_sha256
 from govuk_kpi.warehouse.batch import already_loaded
-from govuk_kpi.warehouse.db import database_url, make_engine
+from govuk_kpi.warehouse.db import make_engine, write_lock
 from govuk_kpi.warehouse.rollups import stale_rollups
 
-
-@contextmanager
-def write_lock(url: str | None) -> Iterator[None]:
-    """Hold the warehouse's write lock: on SQLite, one writer at a time across processes.
-
-    SQLite's deferred transactions fail at once ("database is locked", no busy wait) when a
-    transaction that has read tries to write after another process committed, so worker
-    processes take turns at writing; their reads, and report kernels, go on meanwhile.
-    PostgreSQL needs no such lock.
-    """
-    chosen = database_url(url or None)
-    path = chosen.removeprefix("sqlite:///") if chosen.startswith("sqlite:///") else ""
-    if not path or path == ":memory:":
-        yield
-        return
-    lock = Path(path).with_name(Path(path).name + ".pipeline-lock")
-    with open(lock, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+__all__ = ["BatchTarget", "RollupsTarget", "StampTarget", "connect", "input_sha256", "write_lock"]
 
 
 @contextmanager

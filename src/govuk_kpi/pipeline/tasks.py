@@ -50,17 +50,12 @@ from govuk_kpi.kpi.provenance import daily_batch_inputs
 from govuk_kpi.pipeline.checks import Checks, examples
 from govuk_kpi.pipeline.config import is_ga4_export, landing_file, settings
 from govuk_kpi.pipeline.events import emit, now
-from govuk_kpi.pipeline.targets import (
-    BatchTarget,
-    RollupsTarget,
-    StampTarget,
-    connect,
-    write_lock,
-)
+from govuk_kpi.pipeline.targets import BatchTarget, RollupsTarget, StampTarget, connect
 from govuk_kpi.sources.hashing import file_sha256
 from govuk_kpi.sources.records import Reject
 from govuk_kpi.warehouse.batch import already_loaded
 from govuk_kpi.warehouse.calendar import date_key
+from govuk_kpi.warehouse.db import write_lock
 
 NAMESPACE = "govuk_kpi"
 

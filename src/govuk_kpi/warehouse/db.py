@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +61,29 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         connection.execution_options(sqlite_begin="IMMEDIATE")
         with connection.begin():
             yield connection
+
+
+@contextmanager
+def write_lock(url: str | None = None) -> Iterator[None]:
+    """Hold the warehouse's write lock: on SQLite, one writer at a time across processes.
+
+    SQLite's deferred transactions fail at once ("database is locked", no busy wait) when a
+    transaction that has read tries to write after another process committed, so writer
+    processes take turns (a lock file beside the database, `<file>.pipeline-lock`); their
+    reads go on meanwhile. PostgreSQL (and an in-memory SQLite database) needs no such lock.
+    """
+    chosen = database_url(url)
+    path = chosen.removeprefix("sqlite:///") if chosen.startswith("sqlite:///") else ""
+    if not path or path == ":memory:":
+        yield
+        return
+    lock = Path(path).with_name(Path(path).name + ".pipeline-lock")
+    with open(lock, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @cache
