@@ -132,17 +132,19 @@ def load(path: Path, work: Path) -> dict[str, float]:
     return child([str(CLI), "--database-url", url, "load", "ga4", str(path)])
 
 
-def definition(path: Path) -> dict[str, float]:
+def definition(path: Path, bounded: bool = False) -> dict[str, float]:
     """The floor: the definition's own SQL (`ga4_sql`, as `load ga4` runs it) run bare by
-    DuckDB on the file, with DuckDB's defaults: no Python around it, nothing loaded."""
+    DuckDB on the file, no Python around it, nothing loaded: with DuckDB's defaults, or
+    (`bounded`) in the load's own DuckDB settings (its memory limit, spilling beyond it)."""
+    connect = "g._database()" if bounded else "contextlib.nullcontext(duckdb.connect())"
     code = (
-        "import sys, duckdb; from pathlib import Path; from datetime import date; "
+        "import contextlib, sys, duckdb; from pathlib import Path; from datetime import date; "
         "from govuk_kpi.sources import ga4_duckdb as g; "
         "from govuk_kpi.sources.ga4_sql import duckdb_sql; "
         "path = Path(sys.argv[1]); sql = duckdb_sql(date(2012, 10, 17), date(2026, 11, 30)); "
         "src = g._parquet_source(path) if path.suffix == '.parquet' else "
         "g._json_source(g._read_json(path, path.suffix == '.gz', 2**24, strict=True)); "
-        "c = duckdb.connect(); "
+        f"database = {connect}; c = database.__enter__(); "
         "c.execute(f'CREATE TABLE grouped AS WITH events_raw AS ({src}), "
         "checked AS ({sql.checked}) {sql.grouped}'); "
         "c.execute(f'CREATE VIEW events AS {sql.events}'); "
@@ -229,17 +231,25 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(folder)
         for name in [part for part in ("parquet", "json.gz") if part in parts]:
             path = files[name]
-            ours, bare, minimal = load(path, work), definition(path), floor(path)
-            ratio = ours["wall"] / bare["wall"]
+            ours, bare = load(path, work), definition(path)
+            bounded, minimal = definition(path, bounded=True), floor(path)
+            ratio, within = ours["wall"] / bare["wall"], ours["wall"] / bounded["wall"]
             print(
                 f"{name}: load {ours['wall']:.1f} s (CPU {ours['cpu']:.1f} s, peak "
                 f"{ours['peak'] / 2**20:,.0f} MiB); the definition's SQL bare {bare['wall']:.1f} s "
-                f"(CPU {bare['cpu']:.1f} s, peak {bare['peak'] / 2**20:,.0f} MiB); a minimal "
-                f"aggregation, no rules {minimal['wall']:.1f} s (CPU {minimal['cpu']:.1f} s, "
+                f"(CPU {bare['cpu']:.1f} s, peak {bare['peak'] / 2**20:,.0f} MiB), and bare in "
+                f"the load's memory limit {bounded['wall']:.1f} s (CPU {bounded['cpu']:.1f} s, "
+                f"peak {bounded['peak'] / 2**20:,.0f} MiB); a minimal aggregation, no rules "
+                f"{minimal['wall']:.1f} s (CPU {minimal['cpu']:.1f} s, "
                 f"peak {minimal['peak'] / 2**20:,.0f} MiB)"
             )
             figures[f"{name} load ÷ floor (wall)"] = figure(
                 ratio, "ratio", f"<= {WALL_TARGET}", ratio <= WALL_TARGET
+            )
+            # What the load adds to the SQL when both keep to the memory target: the rest of
+            # the gap above is the price of bounded memory (DuckDB spilling), not the load's.
+            figures[f"{name} load ÷ floor in the same memory limit (wall)"] = figure(
+                within, "ratio", f"<= {WALL_TARGET}", within <= WALL_TARGET
             )
             figures[f"{name} load peak memory"] = figure(
                 ours["peak"] / 2**30, "GiB", "< 1.5", ours["peak"] < MEMORY_TARGET
