@@ -8,7 +8,7 @@ A message names the check, the data it looked at and what was wrong, e.g.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from govuk_kpi.core.errors import GovukKpiError
@@ -43,7 +43,7 @@ class Checks:
         self.require(check, ok, f"{part} of {whole} {what} ({part / max(whole, 1):.1%}; "
                      f"at most {share:.1%} allowed)")  # fmt: skip
 
-    def not_negative(self, check: str, totals: dict[str, float | int | None]) -> None:
+    def not_negative(self, check: str, totals: Mapping[str, float | int | None]) -> None:
         negative = {k: v for k, v in totals.items() if v is not None and v < 0}
         self.require(check, not negative, f"negative totals: {_show(negative.items())}")
 

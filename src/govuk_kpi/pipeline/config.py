@@ -2,7 +2,8 @@
 
 Every process that runs tasks (the `govuk-kpi run` process, its forked workers, a second
 worker process sharing a central scheduler) sets the same values with `configure`, so tasks
-carry only what identifies them (dates, report sets) and find the rest here.
+carry only what identifies them (dates, report sets). Tasks read them once per run, frozen,
+as a `RunContext` (`context.py`).
 
 The landing folder is where daily exports arrive (docs/operations.md):
 
@@ -67,19 +68,17 @@ class pipeline_settings(luigi.Config):  # luigi names the config section after t
 
 def configure(**values: Any) -> None:
     """Set settings for every task of this process (and of workers forked from it)."""
-    config = luigi.configuration.get_config()
-    known = pipeline_settings.get_param_names()
+    from govuk_kpi.pipeline.context import forget
+
+    config = luigi.configuration.get_config()  # type: ignore[no-untyped-call, unused-ignore]
+    known = pipeline_settings.get_param_names()  # type: ignore[no-untyped-call, unused-ignore]
     if not config.has_section(SECTION):
         config.add_section(SECTION)
     for key, value in values.items():
         if key not in known:
             raise KeyError(f"unknown pipeline setting {key!r}")
         config.set(SECTION, key, "" if value is None else str(value))
-
-
-def settings() -> pipeline_settings:
-    """The settings now in force."""
-    return pipeline_settings()
+    forget()  # a context read from the settings before is out of date
 
 
 def landing_file(kind: str, day: date, landing: str | Path | None = None) -> Path:
@@ -91,10 +90,8 @@ def landing_file(kind: str, day: date, landing: str | Path | None = None) -> Pat
     """
     if kind not in LANDING_KINDS:
         raise ValueError(f"unknown landing kind {kind!r}: expected analytics or feedback")
-    root = Path(landing if landing is not None else settings().landing)
-    return SOURCES.landing_file(kind, day, root)
+    if landing is None:
+        from govuk_kpi.pipeline.context import current
 
-
-def is_ga4_export(path: Path) -> bool:
-    """Whether a landing file is a GA4 export rather than the project's CSV."""
-    return SOURCES["ga4"].lands_as(path)
+        landing = current().landing
+    return SOURCES.landing_file(kind, day, Path(landing))

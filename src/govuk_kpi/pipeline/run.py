@@ -23,10 +23,12 @@ import luigi.interface
 from luigi.execution_summary import LuigiStatusCode
 
 from govuk_kpi.core.errors import ConfigError
-from govuk_kpi.pipeline.config import configure, settings
+from govuk_kpi.pipeline.config import configure, pipeline_settings
+from govuk_kpi.pipeline.context import RunContext, running
 from govuk_kpi.pipeline.events import read_events
 from govuk_kpi.pipeline.tasks import (
     DailyRun,
+    is_complete,
     prepared_forks,
     report_workers,
     reports_pending,
@@ -65,7 +67,7 @@ def _to_do(root: DailyRun) -> tuple[bool, bool]:
     """Whether the run has anything to do, and reports to build. A check that fails here is
     left to luigi, which makes the same checks and reports what failed."""
     try:
-        if root.complete():
+        if is_complete(root):
             return False, False
         return True, reports_pending(root)
     except Exception:
@@ -101,43 +103,57 @@ def run_pipeline(
             raise ConfigError(f"{report_set}: no such report set")
     run_id = options.pop("run_id", None) or uuid.uuid4().hex[:12]
     configure(run_id=run_id, **options)
-    config = luigi.configuration.get_config()
+    # Read once, for every task of the run (and the processes luigi forks for them).
+    context = RunContext.from_settings(pipeline_settings())  # type: ignore[no-untyped-call, unused-ignore]
+    config = luigi.configuration.get_config()  # type: ignore[no-untyped-call, unused-ignore]
     # A task is done when its output says so after it ran, not because it returned.
     config.set("worker", "check_complete_on_run", "true")
     # With a central scheduler, stay alive while another worker runs tasks this one waits on;
     # give up after a minute idle (a failed task is retried by luigid only much later).
     config.set("worker", "keep_alive", "true" if scheduler_url else "false")
     config.set("worker", "max_keep_alive_idle_duration", "60 seconds")
-    luigi.task_register.Register.clear_instance_cache()
-    root = DailyRun(
-        first=first,
-        last=last,
-        report_sets=[str(p) for p in report_sets],
-        snapshot_date=snapshot_date or datetime.now(UTC).date(),
-    )
+    luigi.task_register.Register.clear_instance_cache()  # type: ignore[no-untyped-call, unused-ignore]
     params: dict[str, Any] = {"workers": workers, "log_level": log_level}
     if scheduler_url:
         params["scheduler_url"] = scheduler_url
     else:
         params["local_scheduler"] = True
+    with running(context):
+        return _run(context, root_task(first, last, report_sets, snapshot_date), workers, params)
+
+
+def root_task(
+    first: date, last: date, report_sets: Sequence[str | Path], snapshot_date: date | None
+) -> DailyRun:
+    """The graph's root: everything for the days `first`..`last`."""
+    return DailyRun(
+        first=first,
+        last=last,
+        report_sets=[str(p) for p in report_sets],
+        snapshot_date=snapshot_date or datetime.now(UTC).date(),
+    )
+
+
+def _run(context: RunContext, root: DailyRun, workers: int, params: dict[str, Any]) -> RunResult:
+    """Build `root` with luigi while `context` is the current one."""
     with contextlib.ExitStack() as shared:
         work, reports = _to_do(root)
         if work and workers > 1:  # luigi forks a process per task: prepare what they share
             shared.enter_context(prepared_forks())
         if reports:  # one pool of warm kernels for every day's reports
-            shared.enter_context(report_workers(max(1, workers) * settings().report_jobs))
-        outcome = luigi.build([root], detailed_summary=True, **params)
-    events = list(read_events(Path(settings().work_dir) / "events.jsonl", run_id))
+            shared.enter_context(report_workers(max(1, workers) * context.report_jobs))
+        outcome = luigi.build([root], detailed_summary=True, **params)  # type: ignore[no-untyped-call, unused-ignore]
+    events = list(read_events(context.events_file, context.run_id))
     failed = any(e.get("status") == "failed" for e in events)
     # With a central scheduler another worker may have run everything ("not granted run
     # permission"): what counts is whether the whole graph is done now.
     done = outcome.status in SUCCEEDED or (
-        outcome.status == LuigiStatusCode.NOT_RUN and root.complete()
+        outcome.status == LuigiStatusCode.NOT_RUN and is_complete(root)
     )
     return RunResult(
         ok=done and not failed,
         status=outcome.status.name,
         summary=outcome.summary_text,
-        run_id=run_id,
+        run_id=context.run_id,
         events=events,
     )

@@ -12,32 +12,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import luigi
-from sqlalchemy import Connection
 
+from govuk_kpi.pipeline.context import RunContext
 from govuk_kpi.sources.hashing import file_sha256, tree_sha256
 from govuk_kpi.warehouse.batch import already_loaded
-from govuk_kpi.warehouse.db import make_engine, write_lock
 from govuk_kpi.warehouse.rollups import stale_rollups
 
-__all__ = ["BatchTarget", "RollupsTarget", "StampTarget", "connect", "input_sha256", "write_lock"]
-
-
-@contextmanager
-def connect(url: str | None) -> Iterator[Connection]:
-    """A connection on an engine of its own, disposed after (safe across forked workers)."""
-    engine = make_engine(url or None)
-    try:
-        with engine.connect() as connection:
-            yield connection
-    finally:
-        engine.dispose()
+__all__ = ["BatchTarget", "RollupsTarget", "StampTarget", "input_sha256"]
 
 
 def input_sha256(path: Path) -> str | None:
@@ -52,13 +39,13 @@ class BatchTarget(luigi.Target):
 
     def __init__(
         self,
-        url: str | None,
+        context: RunContext,
         source: str,
         path: Path,
         date_from: date | None = None,
         date_to: date | None = None,
     ) -> None:
-        self.url = url
+        self.context = context
         self.source = source
         self.path = Path(path)
         self.date_from = date_from
@@ -69,7 +56,7 @@ class BatchTarget(luigi.Target):
         sha = input_sha256(self.path)
         if sha is None:
             return None
-        with connect(self.url) as connection:
+        with self.context.reading() as connection:
             return already_loaded(connection, self.source, sha, self.date_from, self.date_to)
 
     def exists(self) -> bool:
@@ -82,11 +69,11 @@ class BatchTarget(luigi.Target):
 class RollupsTarget(luigi.Target):
     """Done when no rollup is older than the newest daily batch."""
 
-    def __init__(self, url: str | None) -> None:
-        self.url = url
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
 
     def exists(self) -> bool:
-        with connect(self.url) as connection:
+        with self.context.reading() as connection:
             return not stale_rollups(connection)
 
 
@@ -99,9 +86,10 @@ class StampTarget(luigi.Target):
 
     def read(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            stamp = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        return stamp if isinstance(stamp, dict) else None
 
     def exists(self) -> bool:
         stamp = self.read()

@@ -31,11 +31,10 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import luigi
 
-from govuk_kpi.core.errors import InputError
 from govuk_kpi.core.metrics import DAILY_METRICS
 from govuk_kpi.core.periods import resolve_period
 from govuk_kpi.core.version import code_version
@@ -48,14 +47,21 @@ from govuk_kpi.kpi.checks import (
 )
 from govuk_kpi.kpi.provenance import daily_batch_inputs
 from govuk_kpi.pipeline.checks import Checks, examples
-from govuk_kpi.pipeline.config import is_ga4_export, landing_file, settings
+from govuk_kpi.pipeline.context import current
 from govuk_kpi.pipeline.events import emit, now
-from govuk_kpi.pipeline.targets import BatchTarget, RollupsTarget, StampTarget, connect
+from govuk_kpi.pipeline.targets import BatchTarget, RollupsTarget, StampTarget
 from govuk_kpi.sources.hashing import file_sha256
 from govuk_kpi.sources.records import Reject
 from govuk_kpi.warehouse.batch import already_loaded
 from govuk_kpi.warehouse.calendar import date_key
-from govuk_kpi.warehouse.db import write_lock
+
+if TYPE_CHECKING:  # imported by the tasks when they run (`TASK_MODULES`)
+    import pandas as pd
+
+    from govuk_kpi.reports.params import ReportSet
+    from govuk_kpi.sources.daily_csv import DailyRows
+    from govuk_kpi.sources.http.extract import ExtractReport
+    from govuk_kpi.warehouse.batch import BatchResult
 
 NAMESPACE = "govuk_kpi"
 
@@ -63,10 +69,6 @@ NAMESPACE = "govuk_kpi"
 def days_between(first: date, last: date) -> list[date]:
     """Every day from `first` to `last`, both included."""
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def _url() -> str | None:
-    return settings().database_url or None
 
 
 @cache
@@ -83,10 +85,25 @@ def _file_sha(path: Path) -> str | None:
     return _sha_cached(str(path), stat.st_mtime_ns, stat.st_size)
 
 
+def is_complete(task: luigi.Task) -> bool:
+    """Whether luigi counts `task` as done (typed: luigi's own calls are not)."""
+    return bool(task.complete())  # type: ignore[no-untyped-call, unused-ignore]
+
+
+def requirements(task: luigi.Task) -> list[luigi.Task]:
+    """The tasks `task` requires, as a list."""
+    return list(luigi.task.flatten(task.requires()))  # type: ignore[no-untyped-call, unused-ignore]
+
+
 class PipelineTask(luigi.Task):
-    """A task whose `run` times `execute`, and logs one JSON event line with what it did."""
+    """A task whose `run` times `execute`, and logs one JSON event line with what it did.
+
+    Its settings are the run's, frozen (`current()`), never luigi's config read anew."""
 
     task_namespace = NAMESPACE
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # typed: luigi's is not
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call, unused-ignore]
 
     def execute(self) -> None:  # pragma: no cover - every task defines it
         raise NotImplementedError
@@ -94,13 +111,14 @@ class PipelineTask(luigi.Task):
     def run(self) -> None:
         self.rows: dict[str, Any] = {}
         self.checks: Checks | None = None
+        context = current()
         started, clock = now(), time.perf_counter()
         event: dict[str, Any] = {
             "event": "task",
-            "task": self.get_task_family(),
+            "task": self.get_task_family(),  # type: ignore[no-untyped-call, unused-ignore]
             "task_id": self.task_id,
-            "params": self.to_str_params(only_significant=True),
-            "run_id": settings().run_id,
+            "params": self.to_str_params(only_significant=True),  # type: ignore[no-untyped-call, unused-ignore]
+            "run_id": context.run_id,
             "pid": os.getpid(),
             "started_at": started,
         }
@@ -116,7 +134,7 @@ class PipelineTask(luigi.Task):
             event["finished_at"] = now()
             event["rows"] = self.rows
             event["checks"] = self.checks.passed if self.checks else []
-            emit(event, Path(settings().work_dir) / "events.jsonl")
+            emit(event, context.events_file)
 
 
 # -- inputs that arrive from outside ------------------------------------------------------------
@@ -129,25 +147,15 @@ class LandingFile(luigi.ExternalTask):
     kind = luigi.ChoiceParameter(choices=["analytics", "feedback"])
     date = luigi.DateParameter()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # typed: luigi's is not
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call, unused-ignore]
+
     def output(self) -> luigi.LocalTarget:
-        return luigi.LocalTarget(str(landing_file(self.kind, self.date)))
+        path = current().landing_file(self.kind, self.date)
+        return luigi.LocalTarget(str(path))  # type: ignore[no-untyped-call, unused-ignore]
 
 
 # -- extract ------------------------------------------------------------------------------------
-
-
-def _http_settings():
-    from govuk_kpi.sources.http.client import HttpSettings
-
-    s = settings()
-    return HttpSettings(
-        base_url=s.base_url,
-        rate=s.rate,
-        concurrency=s.concurrency,
-        timeout=s.timeout,
-        retries=s.retries,
-        cache_dir=Path(s.cache_dir) if s.cache_dir else None,
-    )
 
 
 class _Extract(PipelineTask):
@@ -157,17 +165,19 @@ class _Extract(PipelineTask):
     name = ""
 
     def folder(self) -> Path:
-        return Path(settings().snapshots) / self.snapshot_date.isoformat() / f"pipeline-{self.name}"
+        return current().snapshots / self.snapshot_date.isoformat() / f"pipeline-{self.name}"
 
     def output(self) -> luigi.LocalTarget:
-        return luigi.LocalTarget(str(self.folder() / "snapshot.json"))
+        return luigi.LocalTarget(str(self.folder() / "snapshot.json"))  # type: ignore[no-untyped-call, unused-ignore]
 
     def execute(self) -> None:
         final = self.folder()
         staging = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.partial")
-        self.checks = Checks(f"{self.name} extract {self.snapshot_date} from {settings().base_url}")
+        checks = self.checks = Checks(
+            f"{self.name} extract {self.snapshot_date} from {current().base_url}"
+        )
         try:
-            self.extract(staging)
+            self.extract(staging, checks)
             if final.exists():  # an earlier, unchecked or interrupted attempt: keep it aside
                 final.rename(final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.old"))
             staging.rename(final)
@@ -175,11 +185,11 @@ class _Extract(PipelineTask):
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
-    def extract(self, staging: Path) -> None:  # pragma: no cover
+    def extract(self, staging: Path, checks: Checks) -> None:  # pragma: no cover
         raise NotImplementedError
 
 
-def _fetched(report) -> int:
+def _fetched(report: ExtractReport) -> int:
     return report.counts.get("ok", 0) + report.counts.get("not_modified", 0)
 
 
@@ -188,12 +198,12 @@ class ExtractOrganisations(_Extract):
 
     name = "organisations"
 
-    def extract(self, staging: Path) -> None:
+    def extract(self, staging: Path, checks: Checks) -> None:
         from govuk_kpi.sources.http.run import run_extract
 
-        report = run_extract("organisations", _http_settings(), snapshot=staging, progress=False)
+        report = run_extract("organisations", current().http(), snapshot=staging, progress=False)
         self.rows = {"requests": report.requests, **report.counts}
-        self.checks.require(
+        checks.require(
             "every organisations page fetched",
             not report.failed,
             "not fetched: " + examples(f"{f['url']}: {f.get('error')}" for f in report.failed),
@@ -203,7 +213,7 @@ class ExtractOrganisations(_Extract):
             doc = json.loads(page.read_bytes())
             count += len(doc.get("results", []) if isinstance(doc, dict) else doc)
         self.rows["organisations"] = count
-        self.checks.require("organisations listed", count > 0, "no organisations in the answer")
+        checks.require("organisations listed", count > 0, "no organisations in the answer")
 
 
 class ExtractContent(_Extract):
@@ -211,50 +221,34 @@ class ExtractContent(_Extract):
 
     name = "content"
 
-    def extract(self, staging: Path) -> None:
+    def extract(self, staging: Path, checks: Checks) -> None:
         from govuk_kpi.sources.http.run import run_extract
 
-        slugs = [s.strip() for s in settings().search_organisations.split(",") if s.strip()]
-        http = _http_settings()
+        context = current()
+        slugs = list(context.search_organisations)
+        http = context.http()
         search = run_extract("search", http, snapshot=staging, organisations=slugs, progress=False)
-        self.checks.require(
+        checks.require(
             "every search page fetched",
             not search.failed,
             f"not fetched: {examples(f['url'] for f in search.failed)}",
         )
         listed = len(set(search.paths))
-        self.checks.require("search lists pages", listed > 0, "search listed no pages")
+        checks.require("search lists pages", listed > 0, "search listed no pages")
         content = run_extract(
             "content", http, snapshot=staging, from_search=[staging / "search"], progress=False
         )
         fetched = _fetched(content)
         self.rows = {"listed": listed, "requests": search.requests + content.requests}
         self.rows.update(content.counts)
-        self.checks.require("content fetched", fetched > 0, "no content item fetched")
-        self.checks.at_most_share(
+        checks.require("content fetched", fetched > 0, "no content item fetched")
+        checks.at_most_share(
             "pages not fetched",
             len(content.failed),
             listed,
-            settings().max_unfetched_share,
+            context.max_unfetched_share,
             f"pages not fetched ({examples(f['url'] for f in content.failed)})",
         )
-
-
-def _bigquery_settings():
-    from govuk_kpi.sources.ga4_bigquery import BigQuerySettings
-
-    s = settings()
-    values = {
-        "project": s.bigquery_project,
-        "dataset": s.bigquery_dataset,
-        "table": s.bigquery_table,
-        "billing_project": s.bigquery_billing_project,
-        "location": s.bigquery_location,
-        "endpoint": s.bigquery_endpoint,
-    }
-    return BigQuerySettings.from_env(
-        flattened=s.bigquery_flattened, **{k: v for k, v in values.items() if v}
-    )
 
 
 class ExtractGa4(_Extract):
@@ -272,10 +266,10 @@ class ExtractGa4(_Extract):
 
         return self.folder() / KIND / page_rows_name(self.date)
 
-    def extract(self, staging: Path) -> None:
+    def extract(self, staging: Path, checks: Checks) -> None:
         from govuk_kpi.sources.ga4_bigquery import extract_ga4
 
-        result = extract_ga4(self.date, _bigquery_settings(), snapshot=staging)
+        result = extract_ga4(self.date, current().bigquery(), snapshot=staging)
         self.rows = {
             "page_rows": result.rows,
             "events_read": result.events_read,
@@ -283,9 +277,7 @@ class ExtractGa4(_Extract):
             "bytes_billed": result.bytes_billed,
             "jobs": [run.job_id for run in result.runs],
         }
-        self.checks.require(
-            "page rows extracted", result.rows > 0, f"no page rows in {result.table}"
-        )
+        checks.require("page rows extracted", result.rows > 0, f"no page rows in {result.table}")
 
 
 # -- load ---------------------------------------------------------------------------------------
@@ -303,25 +295,20 @@ class LoadOrganisations(PipelineTask):
         return self.requires().folder() / "organisations"
 
     def output(self) -> BatchTarget:
-        return BatchTarget(_url(), "organisations", self.data())
+        return BatchTarget(current(), "organisations", self.data())
 
     def execute(self) -> None:
-        from govuk_kpi.warehouse.db import make_engine
-        from govuk_kpi.warehouse.load_files import load_organisations_path, require_schema
+        from govuk_kpi.warehouse.load_files import load_organisations_path
 
-        self.checks = Checks(f"organisations {self.data()}")
-        engine = make_engine(_url())
-        try:
-            require_schema(engine)
-            with write_lock(_url()):
-                result = load_organisations_path(engine, self.data())
-        finally:
-            engine.dispose()
+        context = current()
+        checks = self.checks = Checks(f"organisations {self.data()}")
+        with context.writing(check_schema=True) as engine:
+            result = load_organisations_path(engine, self.data())
         self.rows = _batch_rows(result)
-        with connect(_url()) as connection:
+        with context.reading() as connection:
             count = organisation_count(connection)
         self.rows["organisations_in_warehouse"] = count
-        self.checks.require("organisations in the warehouse", bool(count), "none")
+        checks.require("organisations in the warehouse", bool(count), "none")
 
 
 class LoadContent(PipelineTask):
@@ -331,15 +318,18 @@ class LoadContent(PipelineTask):
 
     def requires(self) -> dict[str, luigi.Task]:
         return {
-            "extract": ExtractContent(snapshot_date=self.snapshot_date),
+            "extract": self.extract_task(),
             "organisations": LoadOrganisations(snapshot_date=self.snapshot_date),
         }
 
+    def extract_task(self) -> ExtractContent:
+        return ExtractContent(snapshot_date=self.snapshot_date)
+
     def data(self) -> Path:
-        return self.requires()["extract"].folder() / "content"
+        return self.extract_task().folder() / "content"
 
     def output(self) -> BatchTarget:
-        return BatchTarget(_url(), "content", self.data())
+        return BatchTarget(current(), "content", self.data())
 
     def observed_at(self) -> datetime:
         manifest = json.loads((self.data().parent / "snapshot.json").read_text("utf-8"))
@@ -347,31 +337,27 @@ class LoadContent(PipelineTask):
         return started.astimezone(UTC).replace(tzinfo=None)
 
     def execute(self) -> None:
-        from govuk_kpi.warehouse.db import make_engine
         from govuk_kpi.warehouse.load_files import load_content_path
 
-        self.checks = Checks(f"content {self.data()}")
-        engine = make_engine(_url())
-        try:
-            with write_lock(_url()):
-                result = load_content_path(engine, self.data(), observed_at=self.observed_at())
-        finally:
-            engine.dispose()
+        context = current()
+        checks = self.checks = Checks(f"content {self.data()}")
+        with context.writing() as engine:
+            result = load_content_path(engine, self.data(), observed_at=self.observed_at())
         self.rows = _batch_rows(result)
-        self.checks.at_most_share(
+        checks.at_most_share(
             "rejected items",
             result.rows_rejected,
             result.rows_read,
-            max(settings().max_reject_share, 0.01),
+            max(context.max_reject_share, 0.01),
             "items rejected (see `govuk-kpi rejects`)",
         )
-        with connect(_url()) as connection:
+        with context.reading() as connection:
             live = live_edition_count(connection)
         self.rows["live_editions"] = live
-        self.checks.require("live editions in the warehouse", bool(live), "no live edition")
+        checks.require("live editions in the warehouse", bool(live), "no live edition")
 
 
-def _batch_rows(result) -> dict[str, Any]:
+def _batch_rows(result: BatchResult) -> dict[str, Any]:
     return {
         "batch_id": result.batch_id,
         "skipped_as": result.skipped_as,
@@ -390,73 +376,60 @@ class _LoadDaily(PipelineTask):
     source = ""
 
     def path(self) -> Path:
-        return landing_file(self.source, self.date)
+        return current().landing_file(self.source, self.date)
 
     def output(self) -> BatchTarget:
-        return BatchTarget(_url(), self.source, self.path(), self.date, self.date)
+        return BatchTarget(current(), self.source, self.path(), self.date, self.date)
 
     def execute(self) -> None:
-        from govuk_kpi.sources.daily_csv import read_daily_csv
-        from govuk_kpi.sources.ga4_duckdb import read_ga4
-        from govuk_kpi.sources.ga4_page_rows import provenance_note, read_ga4_page_rows
-        from govuk_kpi.warehouse.batch import BatchResult, record_failure
-        from govuk_kpi.warehouse.db import make_engine
-        from govuk_kpi.warehouse.load_daily import load_daily
-        from govuk_kpi.warehouse.load_files import note_provenance
+        from govuk_kpi.warehouse.load_files import load_landed
 
+        context = current()
         path = self.path()
         checks = self.checks = Checks(f"{self.source} {self.date} ({path})")
-        engine = make_engine(_url())
-        try:
-            try:
-                if path.name.startswith("page-rows-"):  # aggregated in BigQuery
-                    rows = read_ga4_page_rows(path)
-                elif is_ga4_export(path):
-                    rows = read_ga4(path)
-                else:
-                    rows = read_daily_csv(path, self.source)
-            except InputError as exc:  # as `govuk-kpi load` does: a failed batch, the reason
-                with write_lock(_url()):
-                    record_failure(
-                        engine, BatchResult(self.source, str(path)), _file_sha(path) or "", exc
-                    )
-                raise
-            frame = rows.frame
-            self.rows = {"read": rows.rows_read, "rejected": len(rows.rejects)}
-            checks.require("rows present", not frame.empty, f"{rows.rows_read} rows, none usable")
-            days = sorted({d.date() for d in frame["date"]})
-            checks.require(
-                "dates match the file's day",
-                days == [self.date],
-                f"the file holds {examples(str(d) for d in days if d != self.date)}",
-            )
-            checks.at_most_share(
-                "rejected rows",
-                len(rows.rejects),
-                rows.rows_read,
-                settings().max_reject_share,
-                f"rows rejected ({examples(_rejected(r) for r in rows.rejects)})",
-            )
-            totals = {m: int(frame[m].sum()) for m in rows.metrics}
-            checks.not_negative("totals not negative", totals)
-            self.check_input(checks, frame, totals)
-            with write_lock(_url()):
-                result = load_daily(engine, rows)
-                if path.name.startswith("page-rows-"):
-                    note_provenance(engine, result, provenance_note(path))
-        finally:
-            engine.dispose()
+        totals: dict[str, int] = {}
+
+        def check(rows: DailyRows) -> None:  # before anything is written
+            totals.update(self.check_rows(checks, rows, context.max_reject_share))
+
+        with context.engine() as engine:
+            result = load_landed(engine, path, self.source, check=check, lock=context.lock)
         self.rows.update(_batch_rows(result))
         self.rows["totals"] = totals
         self.check_output(checks, totals)
 
-    def check_input(self, checks: Checks, frame, totals: dict[str, int]) -> None:
+    def check_rows(
+        self, checks: Checks, rows: DailyRows, max_reject_share: float
+    ) -> dict[str, int]:
+        """The checks of the rows read, before anything is loaded; the file's totals."""
+        frame = rows.frame
+        self.rows = {"read": rows.rows_read, "rejected": len(rows.rejects)}
+        checks.require("rows present", not frame.empty, f"{rows.rows_read} rows, none usable")
+        days = sorted({d.date() for d in frame["date"]})
+        checks.require(
+            "dates match the file's day",
+            days == [self.date],
+            f"the file holds {examples(str(d) for d in days if d != self.date)}",
+        )
+        checks.at_most_share(
+            "rejected rows",
+            len(rows.rejects),
+            rows.rows_read,
+            max_reject_share,
+            f"rows rejected ({examples(_rejected(r) for r in rows.rejects)})",
+        )
+        totals = {m: int(frame[m].sum()) for m in rows.metrics}
+        checks.not_negative("totals not negative", totals)
+        self.check_input(checks, frame, totals)
+        return totals
+
+    def check_input(self, checks: Checks, frame: pd.DataFrame, totals: dict[str, int]) -> None:
         """Source-specific checks of the rows read, before anything is loaded."""
 
     def check_output(self, checks: Checks, totals: dict[str, int]) -> None:
         """The warehouse's facts and unmatched rows for the day add up to the file's totals."""
         metrics = list(totals)
-        with connect(_url()) as connection:
+        with current().reading() as connection:
             facts, unmatched = day_totals(connection, self.date, metrics, self.source)
         warehouse = {m: int(f) + int(u) for m, f, u in zip(metrics, facts, unmatched, strict=True)}
         differ = [f"{m} {warehouse[m]} ≠ {totals[m]}" for m in metrics if warehouse[m] != totals[m]]
@@ -478,7 +451,7 @@ class LoadAnalytics(_LoadDaily):
     source = "analytics"
 
     def _bigquery(self) -> bool:
-        return settings().ga4_route == "bigquery"
+        return current().ga4_route == "bigquery"
 
     def path(self) -> Path:
         if self._bigquery():
@@ -493,7 +466,7 @@ class LoadAnalytics(_LoadDaily):
             "content": LoadContent(snapshot_date=self.snapshot_date),
         }
 
-    def check_input(self, checks: Checks, frame, totals: dict[str, int]) -> None:
+    def check_input(self, checks: Checks, frame: pd.DataFrame, totals: dict[str, int]) -> None:
         for check, small, large in (
             ("unique views ≤ page views", "upviews", "pviews"),
             ("bounces ≤ entrances", "bounces", "entrances"),
@@ -540,14 +513,17 @@ class Rollups(PipelineTask):
     snapshot_date = luigi.DateParameter()
 
     def requires(self) -> list[luigi.Task]:
-        loads: list[luigi.Task] = []
+        return list(self.loads())
+
+    def loads(self) -> list[_LoadDaily]:
+        loads: list[_LoadDaily] = []
         for day in days_between(self.first, self.last):
             loads.append(LoadAnalytics(date=day, snapshot_date=self.snapshot_date))
             loads.append(LoadFeedback(date=day, snapshot_date=self.snapshot_date))
         return loads
 
     def output(self) -> RollupsTarget:
-        return RollupsTarget(_url())
+        return RollupsTarget(current())
 
     def complete(self) -> bool:
         # Fresh rollups are not enough: a changed landing file makes a load below incomplete.
@@ -556,8 +532,8 @@ class Rollups(PipelineTask):
         # would check each on an engine of its own.
         if not self.output().exists():
             return False
-        loads = self.requires()
-        with connect(_url()) as connection:
+        loads = self.loads()
+        with current().reading() as connection:
             for load in loads:
                 sha = _file_sha(load.path())
                 if sha is None or not already_loaded(
@@ -567,16 +543,12 @@ class Rollups(PipelineTask):
         return True
 
     def execute(self) -> None:
-        from govuk_kpi.warehouse.db import make_engine
         from govuk_kpi.warehouse.rollups import refresh_rollups, stale_rollups
 
+        context = current()
         checks = self.checks = Checks(f"rollups after {self.first}..{self.last}")
-        engine = make_engine(_url())
-        try:
-            with write_lock(_url()):
-                result = refresh_rollups(engine)
-        finally:
-            engine.dispose()
+        with context.writing() as engine:
+            result = refresh_rollups(engine)
         self.rows = {
             "as_of": result.as_of,
             "months": result.months,
@@ -584,7 +556,7 @@ class Rollups(PipelineTask):
             "last_batch_id": result.last_batch_id,
         }
         wanted = days_between(self.first, self.last)
-        with connect(_url()) as connection:
+        with context.reading() as connection:
             present = days_with_views(connection, self.first, self.last)
             missing = [d for d in wanted if date_key(d) not in present]
             checks.require(
@@ -608,15 +580,15 @@ class Rollups(PipelineTask):
 # -- reports and the site -----------------------------------------------------------------------
 
 
-def _report_set(path: str):
+def _report_set(path: str) -> ReportSet:
     """The checked report set (cached while the file and the notebooks folder are unchanged)."""
-    notebooks = Path(settings().notebooks)
+    notebooks = current().notebooks
     stamps = tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in (Path(path), notebooks))
     return _load_report_set(path, str(notebooks), stamps)
 
 
 @cache
-def _load_report_set(path: str, notebooks: str, _stamps: tuple[int, ...]):
+def _load_report_set(path: str, notebooks: str, _stamps: tuple[int, ...]) -> ReportSet:
     from govuk_kpi.reports.params import load_report_set
 
     return load_report_set(Path(path), Path(notebooks))
@@ -630,17 +602,17 @@ def _day_hashes(first: date, last: date, period_start: date, period_end: date) -
     """
     hashes: dict[str, dict[str, str | None]] = {}
     outside = [d for d in days_between(period_start, period_end) if not first <= d <= last]
+    context = current()
     if outside:
-        with connect(_url()) as connection:
+        with context.reading() as connection:
             batches = daily_batch_inputs(connection, period_start, period_end)
         for source, sha, date_from, date_to in batches:  # newest last, so it wins
             for day in outside:
-                if date_from <= day <= date_to:
+                if date_from is not None and date_to is not None and date_from <= day <= date_to:
                     hashes.setdefault(day.isoformat(), {})[source] = sha
-    landing = settings().landing  # once: each `settings()` reads luigi's configuration
     for day in days_between(max(first, period_start), min(last, period_end)):
         hashes[day.isoformat()] = {
-            kind: _file_sha(landing_file(kind, day, landing)) for kind in ("analytics", "feedback")
+            kind: _file_sha(context.landing_file(kind, day)) for kind in ("analytics", "feedback")
         }
     return dict(sorted(hashes.items()))
 
@@ -659,13 +631,13 @@ class Reports(PipelineTask):
 
     def stamp_path(self) -> Path:
         name = Path(self.report_set).stem
-        return Path(settings().reports_out) / self.date.isoformat() / f".pipeline-{name}.json"
+        return current().reports_out / self.date.isoformat() / f".pipeline-{name}.json"
 
     def inputs(self) -> dict[str, Any]:
         """What the reports are made from: the set, its notebooks, the code and the data."""
         report_set = _report_set(self.report_set)
         period = resolve_period(report_set.period, self.date)
-        notebooks = Path(settings().notebooks)
+        notebooks = current().notebooks
         return {
             "report_set": _file_sha(Path(self.report_set)),
             "notebooks": {n: _file_sha(notebooks / f"{n}.ipynb") for n in report_set.notebooks},
@@ -684,17 +656,18 @@ class Reports(PipelineTask):
         from govuk_kpi.reports.build import build_reports
 
         checks = self.checks = Checks(f"reports {Path(self.report_set).name} as of {self.date}")
+        context = current()
         fingerprint = self.fingerprint()
-        out_root = Path(settings().reports_out)
+        out_root = context.reports_out
         # The run's warm workers when it has them (`report_workers`); else the build's own.
         pool = _REPORT_SERVICE.connect() if _REPORT_SERVICE is not None else None
         try:
             result = build_reports(
                 [_report_set(self.report_set).on(self.date)],  # as of this day, in memory
-                url=_url(),
+                url=context.database_url,
                 out_root=out_root,
-                notebook_dir=Path(settings().notebooks),
-                jobs=settings().report_jobs,
+                notebook_dir=context.notebooks,
+                jobs=context.report_jobs,
                 pool=pool,
                 index=False,  # the site index is Publish's, once, not every day's
             )
@@ -756,17 +729,19 @@ class Publish(PipelineTask):
         ]
 
     def fingerprint(self) -> str:
-        parts = [r.fingerprint() for r in self.requires()] + [settings().publish_dir]
+        publish_dir = current().publish_dir
+        parts = [r.fingerprint() for r in self.requires()] + [str(publish_dir or "")]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def output(self) -> StampTarget:
         name = f"published-{self.first}-{self.last}.json"
-        return StampTarget(Path(settings().reports_out) / ".pipeline" / name, self.fingerprint)
+        return StampTarget(current().reports_out / ".pipeline" / name, self.fingerprint)
 
     def execute(self) -> None:
         from govuk_kpi.reports.site import write_index
 
-        out_root = Path(settings().reports_out)
+        context = current()
+        out_root = context.reports_out
         checks = self.checks = Checks(f"site {out_root}")
         fingerprint = self.fingerprint()
         index = write_index(out_root)
@@ -779,9 +754,8 @@ class Publish(PipelineTask):
         missing = [link for link in expected if link not in html]
         checks.require("index links every report", not missing, examples(missing))
         self.rows = {"reports_linked": len(expected)}
-        publish_dir = settings().publish_dir
-        if publish_dir:
-            published = _publish(out_root, Path(publish_dir))
+        if context.publish_dir is not None:
+            published = _publish(out_root, context.publish_dir)
             checks.require(
                 "site published", (published / "index.html").is_file(), f"{published} has no index"
             )
@@ -809,8 +783,11 @@ class DailyRun(luigi.WrapperTask):
     task_namespace = NAMESPACE
     first = luigi.DateParameter()
     last = luigi.DateParameter()
-    report_sets = luigi.ListParameter(default=[])
+    report_sets = luigi.ListParameter(default=())
     snapshot_date = luigi.DateParameter()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # typed: luigi's is not
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call, unused-ignore]
 
     def requires(self) -> luigi.Task:
         if self.report_sets:
@@ -867,7 +844,7 @@ def prepared_forks() -> Iterator[None]:
 
 def reports_pending(root: luigi.Task) -> bool:
     """Whether any `Reports` task below `root` has reports to build."""
-    return any(isinstance(t, Reports) and not t.complete() for t in walk(root))
+    return any(isinstance(t, Reports) and not is_complete(t) for t in walk(root))
 
 
 @contextmanager
@@ -893,9 +870,9 @@ def walk(task: luigi.Task) -> Iterator[luigi.Task]:
     seen: set[str] = set()
     todo = [task]
     while todo:
-        current = todo.pop()
-        if current.task_id in seen:
+        task = todo.pop()
+        if task.task_id in seen:
             continue
-        seen.add(current.task_id)
-        yield current
-        todo.extend(luigi.task.flatten(current.requires()))
+        seen.add(task.task_id)
+        yield task
+        todo.extend(requirements(task))

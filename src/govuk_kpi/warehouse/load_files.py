@@ -7,6 +7,7 @@ name its loader, and `tests/sources/test_source_registry.py` fails when one is m
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, update
 
 from govuk_kpi.core.errors import ConfigError, InputError, RejectedRecord, as_input_error
 from govuk_kpi.sources.content_items import read_content_items
-from govuk_kpi.sources.daily_csv import read_daily_csv
+from govuk_kpi.sources.daily_csv import DailyRows, read_daily_csv
 from govuk_kpi.sources.ga4_duckdb import read_ga4
 from govuk_kpi.sources.ga4_page_rows import is_page_rows, provenance_note, read_ga4_page_rows
 from govuk_kpi.sources.ga_csv import read_ga_pages_csv
@@ -32,6 +33,8 @@ from govuk_kpi.warehouse.load_organisations import load_organisations
 from govuk_kpi.warehouse.models import LoadBatch
 
 T = TypeVar("T")
+Lock = Callable[[], AbstractContextManager[object]]
+"""What `load_landed` holds while it writes (the pipeline's `write_lock`)."""
 
 
 def require_schema(engine: Engine) -> None:
@@ -108,14 +111,65 @@ def load_ga4_path(
     (a snapshot's `page-rows-YYYYMMDD.parquet`, or its folder), its provenance noted on the
     batch."""
     path = Path(path)
-    source = SOURCES["ga4"].batch_source
-    if is_page_rows(path):
-        rows = _read(engine, source, path, lambda: read_ga4_page_rows(path))
+    page_rows = is_page_rows(path)
+    return _load_rows(
+        engine,
+        path,
+        SOURCES["ga4"].batch_source,
+        partial(read_ga4_page_rows, path) if page_rows else partial(read_ga4, path, today=today),
+        page_rows=page_rows,
+        replace=replace,
+        dry_run=dry_run,
+    )
+
+
+def load_landed(
+    engine: Engine,
+    path: Path,
+    source: str,
+    *,
+    check: Callable[[DailyRows], object] | None = None,
+    lock: Lock = nullcontext,
+) -> BatchResult:
+    """Load a day's landing file of `source` by what it is: page rows aggregated in BigQuery,
+    a GA4 export (the registry's landing names) or the project's daily CSV.
+
+    A file that cannot be read is a failed batch naming it. `check(rows)` runs before anything
+    is written: an exception from it stops the load, leaving no trace. Only the writes hold
+    `lock()`: reading a GA4 export can take minutes, and other workers read meanwhile.
+    """
+    path = Path(path)
+    page_rows = path.name.startswith("page-rows-") or is_page_rows(path)
+    if page_rows:
+        read: Callable[[], DailyRows] = partial(read_ga4_page_rows, path)
+    elif SOURCES["ga4"].lands_as(path):
+        read = partial(read_ga4, path)
+    else:
+        read = partial(read_daily_csv, path, source)
+    return _load_rows(engine, path, source, read, page_rows=page_rows, check=check, lock=lock)
+
+
+def _load_rows(
+    engine: Engine,
+    path: Path,
+    source: str,
+    read: Callable[[], DailyRows],
+    *,
+    page_rows: bool,
+    check: Callable[[DailyRows], object] | None = None,
+    lock: Lock = nullcontext,
+    replace: Replace | None = None,
+    dry_run: bool = False,
+) -> BatchResult:
+    """Read (a failure is a failed batch), check, then load and note page rows' provenance."""
+    rows = _read(engine, source, path, read, lock=lock)
+    if check is not None:
+        check(rows)
+    with lock():
         result = load_daily(engine, rows, replace=replace, dry_run=dry_run)
-        note_provenance(engine, result, provenance_note(rows.path))
-        return result
-    rows = _read(engine, source, path, lambda: read_ga4(path, today=today))
-    return load_daily(engine, rows, replace=replace, dry_run=dry_run)
+        if page_rows:
+            note_provenance(engine, result, provenance_note(rows.path))
+    return result
 
 
 def note_provenance(engine: Engine, result: BatchResult, note: str) -> None:
@@ -147,8 +201,11 @@ def load_ga_pages_path(
     return load_daily(engine, rows, replace=replace, dry_run=dry_run)
 
 
-def _read(engine: Engine, source: str, path: Path, read: Callable[[], T]) -> T:
-    """Run a reader; whatever stops it is one error naming the file, recorded as a failed batch.
+def _read(
+    engine: Engine, source: str, path: Path, read: Callable[[], T], *, lock: Lock = nullcontext
+) -> T:
+    """Run a reader; whatever stops it is one error naming the file, recorded as a failed batch
+    (under `lock`).
 
     Failures later, inside the batch, are recorded by the batch itself (`run_batch`).
     """
@@ -156,7 +213,8 @@ def _read(engine: Engine, source: str, path: Path, read: Callable[[], T]) -> T:
         return read()
     except Exception as exc:
         error = as_input_error(str(path), exc)
-        record_failure(engine, BatchResult(source, str(path)), _sha_or_blank(path), error)
+        with lock():
+            record_failure(engine, BatchResult(source, str(path)), _sha_or_blank(path), error)
         if error is exc:
             raise
         raise error from exc
