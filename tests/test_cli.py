@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,37 @@ def test_loading_analytics_exports(tmp_path: Path, kind: str, fixture: str) -> N
     loaded = run("load", kind, str(ROOT / "tests/extract/fixtures" / fixture), url=url)
     assert loaded.returncode == 0, loaded.stderr
     assert "analytics batch" in loaded.stdout and "loaded" in loaded.stdout
+
+
+def _waits_for_a_lock(pid: int) -> bool:
+    """Whether process `pid` is blocked on a file lock (Linux lists waiters with `->`)."""
+    # e.g. "2: -> FLOCK  ADVISORY  WRITE 27377 fe:00:2672134 0 EOF"
+    rows = [line.split() for line in Path("/proc/locks").read_text().splitlines()]
+    return any(row[1:2] == ["->"] and str(pid) in row[5:6] for row in rows)
+
+
+def test_a_load_takes_turns_with_other_writers_on_sqlite(tmp_path: Path) -> None:
+    from govuk_kpi.warehouse.db import write_lock
+
+    url = f"sqlite:///{tmp_path}/w.db"
+    assert run("db", "upgrade", url=url).returncode == 0
+    day = tmp_path / "day.csv"
+    day.write_text(
+        "date,path,pviews,upviews,useful_yes,useful_no,searches,entrances,exits,"
+        "bounces,page_time\n2026-10-31,/,5,5,0,0,0,0,0,0,0\n"
+    )
+    env = {**os.environ, "GOVUK_KPI_DATABASE_URL": url}
+    with write_lock(url):  # another writer (a pipeline worker) holds the warehouse
+        load = subprocess.Popen(
+            [*CLI, "load", "analytics", str(day)], env=env, cwd=ROOT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        for _ in range(600):
+            if _waits_for_a_lock(load.pid) or load.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert load.poll() is None, "the load did not wait for the writer holding the lock"
+        assert _waits_for_a_lock(load.pid)
+    out, err = load.communicate(timeout=300)
+    assert load.returncode == 0, err
+    assert "1 loaded" in out

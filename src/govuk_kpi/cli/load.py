@@ -9,7 +9,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from govuk_kpi.cli.group import engine, main
+from govuk_kpi.cli.group import database_url, engine, main
 from govuk_kpi.cli.options import DAY, IsoDateTime
 from govuk_kpi.sources.registry import SOURCE_NAMES
 
@@ -61,6 +61,7 @@ def load(
                    page rows `extract ga4` wrote (a snapshot folder or its .parquet)
     ga-pages       a "Pages" report exported as CSV from Google Analytics (docs/extract.md)
     """
+    from govuk_kpi.warehouse.db import write_lock
     from govuk_kpi.warehouse.load_files import LOADERS, require_schema
 
     options = _load_options(kind, len(paths), observed_at, replace, dry_run)
@@ -68,7 +69,9 @@ def load(
     require_schema(warehouse)
     rejected = 0
     for path in tqdm(paths, desc=f"load {kind}", unit="file", disable=None):
-        result = LOADERS[kind](warehouse, path, **options)
+        # Takes turns with other writers (a pipeline's workers) on a SQLite warehouse.
+        with write_lock(database_url(ctx)):
+            result = LOADERS[kind](warehouse, path, **options)
         rejected += result.rows_rejected
         tqdm.write(result.summary())
         if result.dry_run:
@@ -117,9 +120,12 @@ def _load_options(
 @click.pass_context
 def rollup(ctx: click.Context, full: bool) -> None:
     """Refresh the monthly and rolling-window rollups."""
+    from govuk_kpi.warehouse.db import write_lock
     from govuk_kpi.warehouse.load_files import require_schema
     from govuk_kpi.warehouse.rollups import refresh_rollups
 
     warehouse = engine(ctx)
     require_schema(warehouse)
-    click.echo(refresh_rollups(warehouse, full=full).summary())
+    with write_lock(database_url(ctx)):
+        result = refresh_rollups(warehouse, full=full)
+    click.echo(result.summary())
