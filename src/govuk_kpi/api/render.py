@@ -64,7 +64,7 @@ def _instant(value: datetime) -> str:
 def records(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The frame's rows as dicts of plain values."""
     names = list(columns or frame.columns)
-    data = frame[names].to_numpy(dtype=object) if len(frame) else []
+    data: Iterable[Any] = frame[names].to_numpy(dtype=object) if len(frame) else []
     return [{n: plain(v) for n, v in zip(names, row, strict=True)} for row in data]
 
 

@@ -6,7 +6,7 @@ Responses are built as plain dicts for speed; tests (schemathesis) check them ag
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, create_model
 
@@ -41,23 +41,27 @@ _DESCRIBED: dict[str, Any] = {
 
 def _described(name: str, key: str, **fields: Any) -> type[BaseModel]:
     """A model of `name`: its integer `key`, what the edition says of the page, then `fields`."""
-    return create_model(name, __module__=__name__, **{key: (int, ...)}, **_DESCRIBED, **fields)
+    keyed: dict[str, Any] = {key: (int, ...)}
+    return create_model(name, __module__=__name__, **keyed, **_DESCRIBED, **fields)
 
 
 # A page's metadata, then every metric of the registry in its order.
-ContentItem = _described(
-    "ContentItem",
-    "page_id",
-    document_type_label=(str | None, ...),
-    organisation=(str | None, ...),
-    organisation_title=(str | None, ...),
-    withdrawn=(bool, ...),
-    first_published_at=(datetime | None, ...),
-    public_updated_at=(datetime | None, ...),
-    **_metric_fields(DAILY_METRICS, nullable=False),
-    **_metric_fields(DERIVED_METRICS, nullable=True),
-    **_metric_fields(EDITION_METRICS, nullable=True),
-)
+if TYPE_CHECKING:  # built at run time: to the type checker, a model
+    ContentItem = BaseModel
+else:
+    ContentItem = _described(
+        "ContentItem",
+        "page_id",
+        document_type_label=(str | None, ...),
+        organisation=(str | None, ...),
+        organisation_title=(str | None, ...),
+        withdrawn=(bool, ...),
+        first_published_at=(datetime | None, ...),
+        public_updated_at=(datetime | None, ...),
+        **_metric_fields(DAILY_METRICS, nullable=False),
+        **_metric_fields(DERIVED_METRICS, nullable=True),
+        **_metric_fields(EDITION_METRICS, nullable=True),
+    )
 
 
 class ContentList(BaseModel):
@@ -88,19 +92,22 @@ class EditionMetric(BaseModel):
     value: float | None
 
 
-Edition = _described(
-    "Edition",
-    "edition_key",
-    schema_name=(str, ...),
-    withdrawn=(bool, ...),
-    phase=(str | None, ...),
-    first_published_at=(datetime | None, ...),
-    public_updated_at=(datetime | None, ...),
-    valid_from=(datetime, ...),
-    valid_to=(datetime | None, ...),
-    is_live=(bool, ...),
-    **_metric_fields(EDITION_METRICS, nullable=True),
-)
+if TYPE_CHECKING:  # built at run time: to the type checker, a model
+    Edition = BaseModel
+else:
+    Edition = _described(
+        "Edition",
+        "edition_key",
+        schema_name=(str, ...),
+        withdrawn=(bool, ...),
+        phase=(str | None, ...),
+        first_published_at=(datetime | None, ...),
+        public_updated_at=(datetime | None, ...),
+        valid_from=(datetime, ...),
+        valid_to=(datetime | None, ...),
+        is_live=(bool, ...),
+        **_metric_fields(EDITION_METRICS, nullable=True),
+    )
 
 
 class SinglePage(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -67,7 +67,8 @@ def batches(ctx: click.Context, limit: int, batch_id: int | None) -> None:
         return
     days = warehouse.batch_days(frame["batch_id"].tolist())
     replaced = {
-        int(batch): _days_replaced(group) for batch, group in days.groupby("batch_id", sort=False)
+        int(cast(int, batch)): _days_replaced(group)
+        for batch, group in days.groupby("batch_id", sort=False)
     }
     frame["days_replaced"] = frame["batch_id"].map(lambda b: replaced.get(int(b), ""))
     frame["items"] = frame.apply(_items_outcome, axis=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from os import PathLike
 from typing import Any
 
 MAX_REASON = 1000
@@ -14,7 +15,7 @@ class GovukKpiError(Exception):
 class InputError(GovukKpiError):
     """Input that cannot be loaded: names the file, the row (1-based) and what was wrong."""
 
-    def __init__(self, path: str, message: str, row: int | None = None) -> None:
+    def __init__(self, path: str | PathLike[str], message: str, row: int | None = None) -> None:
         if len(message) > MAX_REASON:  # it may quote the input: a line, not a megabyte
             message = message[:MAX_REASON] + "… (cut)"
         self.path = str(path)

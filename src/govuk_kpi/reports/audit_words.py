@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -367,9 +367,12 @@ def explained(audit: pd.DataFrame) -> pd.DataFrame:
     t = thresholds_of(audit)
     frame = audit.copy()
     frame.insert(
-        frame.columns.get_loc("reason_codes") + 1,
+        cast(int, frame.columns.get_loc("reason_codes")) + 1,  # a unique column: its position
         "reasons",
-        [reason_sentence(row["reason_codes"], row, t) for _, row in audit.iterrows()],
+        [
+            reason_sentence(row["reason_codes"], cast("Mapping[str, Any]", row), t)
+            for _, row in audit.iterrows()
+        ],
     )
     frame.attrs = audit.attrs
     return frame

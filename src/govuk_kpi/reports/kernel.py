@@ -90,7 +90,7 @@ def reset_kernel(cwd: str, environ: dict[str, str]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pd.reset_option("all")
-    warnings.filters[:] = _BASELINE["warnings"]
+    warnings.filters[:] = _BASELINE["warnings"]  # type: ignore[index]  # typeshed: a Sequence, but a list
     with contextlib.suppress(AttributeError):
         warnings._filters_mutated()  # type: ignore[attr-defined]
     warnings.onceregistry.clear()  # type: ignore[attr-defined]

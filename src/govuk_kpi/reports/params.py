@@ -42,7 +42,14 @@ SELECTOR = re.compile(
 )
 WITH_PAGES = " with pages"
 ANY_TYPE = "organisations"
-_TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "list": list, "dict": dict}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "int": int,
+    "float": (int, float),
+    "str": str,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+}
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ def render_index(root: Path) -> str:
     environment = Environment(
         loader=FileSystemLoader(str(TEMPLATES / "govuk")), autoescape=True, trim_blocks=False
     )
-    shown = []
+    shown: list[dict[str, Any]] = []
     for as_of, manifests in sets.items():
         count = len(manifests)
         shown.append(

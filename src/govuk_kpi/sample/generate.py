@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -656,7 +656,7 @@ def _expected_views(
         popularity.base_daily[None, :],
         popularity.growth[None, :],
         span.shape[:, None],
-        trend_years(span.index, span.count)[:, None],
+        cast(np.ndarray, trend_years(span.index, span.count))[:, None],  # of an array, an array
     )
     lam[:, withdrawn] *= WITHDRAWN_FACTOR
     _add_moments(lam, pages, cal, span, rng)
@@ -681,7 +681,7 @@ def _add_moments(
             continue
         first = page.first_published
         in_range = first is not None and span.start <= first <= span.end
-        at = (first - span.start).days if in_range else int(rng.integers(span.count))
+        at = (cast(date, first) - span.start).days if in_range else int(rng.integers(span.count))
         low, high = math.log(NEWS_LEAST_WEEKLY), math.log(cal.news_top_weekly)
         lam[:, i] += news_spike(math.exp(rng.uniform(low, high)), span.index - at)
     candidates = [i for i in range(len(pages)) if pages[i].base_path != "/"]
@@ -816,7 +816,7 @@ def _write_month(
             a_lines: list[tuple[str, str]] = []
             f_lines: list[tuple[str, str]] = []
             for s in np.flatnonzero(pv[d] > 0):
-                path = columns[s].path_on(lo + d)
+                path = columns[s].path_on(lo + d)  # type: ignore[call-overload]  # typeshed: a numpy integer indexes a list
                 kind = int(kinds[d, s])
                 row = table[d, s].tolist()
                 a_lines.append(analytics_row(iso, path, kind if kind >= 0 else None, row))

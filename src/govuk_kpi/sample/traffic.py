@@ -250,7 +250,9 @@ def load_calibration(data_dir: Path) -> Calibration:
 
 
 def rank_weights(
-    document_types: Sequence[str] | np.ndarray, homepage: np.ndarray, withdrawn: np.ndarray
+    document_types: Sequence[str] | np.ndarray,
+    homepage: Sequence[bool] | np.ndarray,
+    withdrawn: Sequence[bool] | np.ndarray,
 ) -> np.ndarray:
     """Weights of the seeded ranking: the homepage first, direct pages near the top.
 

@@ -55,7 +55,7 @@ def _html_of(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value] if value.strip() else []
     if isinstance(value, list):
-        variants = {
+        variants: dict[str, Any] = {  # the content, checked a string
             str(v.get("content_type")): v.get("content")
             for v in value
             if isinstance(v, Mapping) and isinstance(v.get("content"), str)

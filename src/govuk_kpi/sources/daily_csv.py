@@ -19,6 +19,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -519,7 +520,8 @@ def _check_field_counts(path: Path, text: str, fields: int) -> None:
 def _parse_days(texts: pd.Series, today: date, earliest: date) -> tuple[pd.Series, pd.Series]:
     """The days as timestamps (NaT where bad), and per row "" or what was wrong."""
     codes, uniques = pd.factorize(texts)
-    values, problems = [], []
+    values: list[Any] = []  # date or None: pandas-stubs' to_datetime takes no None
+    problems: list[str] = []
     for text in uniques.tolist():
         day = None
         if _PLAIN_DATE.fullmatch(text):
@@ -600,5 +602,6 @@ def _rejects(text: str, reasons: pd.Series) -> list[Reject]:
         if number in wanted:
             lines[number] = line
     return [
-        Reject(int(row), str(reason), lines.get(int(row), "")) for row, reason in reasons.items()
+        Reject(int(cast("int", row)), str(reason), lines.get(int(cast("int", row)), ""))
+        for row, reason in reasons.items()  # indexed by row number
     ]

@@ -14,8 +14,8 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from govuk_kpi.core.errors import InputError
 from govuk_kpi.core.limits import limits

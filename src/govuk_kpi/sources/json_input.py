@@ -23,7 +23,7 @@ import re
 import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from govuk_kpi.core.errors import InputError
 from govuk_kpi.core.limits import MAX_JSON_DEPTH_ENV, limits
@@ -141,6 +141,7 @@ class _Repeated(dict):
     """An object in which `key` appears more than once."""
 
     __slots__ = ("key",)
+    key: str
 
 
 class _Unallowed:
@@ -244,7 +245,8 @@ def flaw(value: Any, name: str) -> str | None:
             return f"the key {node.key!r} appears twice in {where or name}"
         if isinstance(node, Mapping):
             prefix = f"{where}." if where else ""
-            stack.extend((v, f"{prefix}{k}") for k, v in reversed(node.items()))
+            items = cast("dict[str, Any]", node).items()  # parsed JSON: objects are dicts
+            stack.extend((v, f"{prefix}{k}") for k, v in reversed(items))
         elif isinstance(node, list):
             stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(node))))
     return None

@@ -86,6 +86,7 @@ def slug_of(link: Any) -> str | None:
     `https://www.gov.uk/government/organisations/ministry-of-justice` both give
     "ministry-of-justice".
     """
+    urls: list[Any]
     if isinstance(link, str):
         urls = [link]
     elif isinstance(link, Mapping):

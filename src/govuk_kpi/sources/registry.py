@@ -167,45 +167,38 @@ def _glob(pattern: str) -> str:
 _DAY = "{day:%Y-%m-%d}"
 _GA4_DAY = "{day:%Y%m%d}"
 
+
+def _dimension(name: str, reader: str, format: str) -> Source:
+    """A dimension that `govuk-kpi extract NAME` fetches into the snapshot's folder NAME."""
+    return Source(
+        name=name, kind="dimension", reader=reader, format=format, landing=(name,), extract=name
+    )
+
+
+def _daily_csv(name: str) -> Source:
+    """A day of the project's own CSV, landed as `NAME/NAME-YYYY-MM-DD.csv`."""
+    return Source(
+        name=name,
+        kind="daily",
+        reader="govuk_kpi.sources.daily_csv:read_daily_csv",
+        format="daily-csv",
+        landing=(f"{name}/{name}-{_DAY}.csv",),
+    )
+
+
 SOURCES = SourceRegistry()
 SOURCES.register(
-    Source(
-        name="content",
-        kind="dimension",
-        reader="govuk_kpi.sources.content_items:read_content_items",
-        format="content-api-json",
-        landing=("content",),
-        extract="content",
-    )
+    _dimension("content", "govuk_kpi.sources.content_items:read_content_items", "content-api-json")
 )
 SOURCES.register(
-    Source(
-        name="organisations",
-        kind="dimension",
-        reader="govuk_kpi.sources.organisations:read_organisations",
-        format="organisations-api-json",
-        landing=("organisations",),
-        extract="organisations",
+    _dimension(
+        "organisations",
+        "govuk_kpi.sources.organisations:read_organisations",
+        "organisations-api-json",
     )
 )
-SOURCES.register(
-    Source(
-        name="analytics",
-        kind="daily",
-        reader="govuk_kpi.sources.daily_csv:read_daily_csv",
-        format="daily-csv",
-        landing=(f"analytics/analytics-{_DAY}.csv",),
-    )
-)
-SOURCES.register(
-    Source(
-        name="feedback",
-        kind="daily",
-        reader="govuk_kpi.sources.daily_csv:read_daily_csv",
-        format="daily-csv",
-        landing=(f"feedback/feedback-{_DAY}.csv",),
-    )
-)
+SOURCES.register(_daily_csv("analytics"))
+SOURCES.register(_daily_csv("feedback"))
 SOURCES.register(
     Source(
         name="ga4",

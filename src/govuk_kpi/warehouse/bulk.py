@@ -32,7 +32,9 @@ def _sqlite_executemany(
     # Constant columns are literals in the statement: fewer parameters to bind on every row.
     marks = ", ".join(["?"] * len(columns) + [_literal(v) for v in constants.values()])
     sql = f"INSERT INTO {table} ({', '.join([*columns, *constants])}) VALUES ({marks})"
-    cursor = connection.connection.driver_connection.cursor()
+    dbapi = connection.connection.driver_connection
+    assert dbapi is not None  # an open connection has its driver's
+    cursor = dbapi.cursor()
     try:
         cursor.executemany(sql, rows)
     finally:
@@ -44,7 +46,9 @@ def _postgresql_copy(
 ) -> None:
     sql = f"COPY {table} ({', '.join([*columns, *constants])}) FROM STDIN"
     values = tuple(constants.values())
-    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+    dbapi = connection.connection.driver_connection
+    assert dbapi is not None  # an open connection has its driver's
+    with dbapi.cursor() as cursor, cursor.copy(sql) as copy:
         if values:
             for row in rows:
                 copy.write_row((*row, *values))
@@ -98,6 +102,7 @@ def _sqlite_arrays(
     constants: Constants,
 ) -> None:  # fmt: skip
     dbapi = connection.connection.driver_connection
+    assert dbapi is not None  # an open connection has its driver's
     width = len(columns)
     limit = dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     per = max(1, min(_SQLITE_ROWS_PER_STATEMENT, limit // max(width, 1)))

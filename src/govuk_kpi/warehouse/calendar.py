@@ -5,8 +5,10 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, insert, or_, select
+from sqlalchemy.orm import QueryableAttribute
 
 from govuk_kpi.warehouse.models import DimDate, DimMonth
 
@@ -102,6 +104,8 @@ def day_runs(days: Iterable[date]) -> list[tuple[date, date]]:
     return runs
 
 
-def on_days(column: ColumnElement, days: Iterable[date]) -> ColumnElement[bool]:
+def on_days(
+    column: ColumnElement[Any] | QueryableAttribute[Any], days: Iterable[date]
+) -> ColumnElement[bool]:
     """`column` (a YYYYMMDD date key) is one of `days`: exactly those days, never between them."""
     return or_(*(column.between(date_key(a), date_key(b)) for a, b in day_runs(days)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -207,7 +207,9 @@ def _read_editions_postgresql(connection: Connection, since: date | None) -> Edi
     if since is not None:
         sql += " WHERE valid_to IS NULL OR valid_to >= %s"
         params = (since,)
-    with connection.connection.driver_connection.cursor() as cursor:
+    dbapi = connection.connection.driver_connection
+    assert dbapi is not None  # an open connection has its driver's
+    with dbapi.cursor() as cursor:
         rows = cursor.execute(sql, params).fetchall()
     # Rows come in the table's physical order, mostly oldest first: reversed, mostly newest
     # first, as the matcher wants them (reversing the list is cheap, reordering arrays is not).
@@ -257,6 +259,7 @@ def _read_editions_sqlite(connection: Connection, since: date | None) -> Edition
     The timestamps are parsed by the function SQLAlchemy's DateTime type uses on SQLite, so
     the editions are those `_read_editions` gives.
     """
+    params: tuple[str, ...]
     if since is None:
         chunk_sql, where, params = _SQLITE_COLUMNS.format(since=""), "", ()
     else:
@@ -275,7 +278,9 @@ def _read_editions_sqlite(connection: Connection, since: date | None) -> Edition
 
     paths, starts, ends, keys, pages = [], [], [], [], []
     before = 2**63 - 1
-    cursor = connection.connection.driver_connection.cursor()
+    dbapi = connection.connection.driver_connection
+    assert dbapi is not None  # an open connection has its driver's
+    cursor = dbapi.cursor()
     try:
         while True:
             count, ended, lowest, *texts = cursor.execute(
@@ -324,7 +329,8 @@ def _datetimes(values: Sequence[datetime | None]) -> np.ndarray:
     """Naive datetimes (None for none) as datetime64[us] (NaT for none), without a Python loop."""
     if not len(values):
         return np.array([], dtype="datetime64[us]")
-    return pd.to_datetime(pd.Series(values, dtype=object)).to_numpy().astype("datetime64[us]")
+    series = pd.Series(values, dtype=object)  # type: ignore[arg-type]  # pandas-stubs: an object Series holds anything
+    return pd.to_datetime(series).to_numpy().astype("datetime64[us]")
 
 
 @dataclass(frozen=True)
@@ -529,7 +535,7 @@ def _insert_keeping_feedback(
     found: _Matched,
     at: np.ndarray,
     rows: DailyRows,
-    kept: dict[tuple[int, int], Row[Any]],
+    kept: dict[tuple[int, int], Row[int, int, int, int, int | None]],
 ) -> None:
     """Insert the rows at `at` with the feedback counts `kept` of the days replaced: on the
     same fact row, or on a row of their own where the new analytics have no such row."""

@@ -6,7 +6,9 @@ Dimensions (`dim_*`), facts (`fact_*`), rollups (`agg_*`), and the audit of ever
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
@@ -35,6 +37,13 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def _partial_index(name: str, column: str, *, where: str, unique: bool = False) -> Index:
+    """An index over the rows where `where` holds, on both dialects the warehouse runs on."""
+    return Index(
+        name, column, unique=unique, sqlite_where=text(where), postgresql_where=text(where)
+    )
 
 
 class Base(DeclarativeBase):
@@ -118,7 +127,7 @@ class DimDate(Base):
     month_key: Mapped[int] = mapped_column(ForeignKey("dim_month.month_key"))
     iso_year: Mapped[int] = mapped_column(Integer)
     iso_week: Mapped[int] = mapped_column(Integer)
-    week_start: Mapped[date] = mapped_column(Date)
+    week_start: Mapped[dt.date] = mapped_column(Date)  # `date` in here is the column above
     day_of_week: Mapped[int] = mapped_column(Integer)  # ISO: Monday 1 .. Sunday 7
     day_name: Mapped[str] = mapped_column(String(9))
     is_weekend: Mapped[bool] = mapped_column(Boolean)
@@ -222,33 +231,12 @@ class DimEdition(Base):
         Index("ix_dim_edition_page_id", "page_id", "valid_from"),
         Index("ix_dim_edition_base_path", "base_path", "valid_from"),
         Index("ix_dim_edition_primary_organisation_key", "primary_organisation_key"),
-        Index(
-            "uq_dim_edition_live_page",
-            "page_id",
-            unique=True,
-            sqlite_where=text("is_live"),
-            postgresql_where=text("is_live"),
+        _partial_index("uq_dim_edition_live_page", "page_id", where="is_live", unique=True),
+        _partial_index("uq_dim_edition_latest_page", "page_id", where="is_latest", unique=True),
+        _partial_index(
+            "ix_dim_edition_latest_organisation", "primary_organisation_key", where="is_latest"
         ),
-        Index(
-            "uq_dim_edition_latest_page",
-            "page_id",
-            unique=True,
-            sqlite_where=text("is_latest"),
-            postgresql_where=text("is_latest"),
-        ),
-        Index(
-            "ix_dim_edition_latest_organisation",
-            "primary_organisation_key",
-            sqlite_where=text("is_latest"),
-            postgresql_where=text("is_latest"),
-        ),
-        Index(
-            "uq_dim_edition_live_base_path",
-            "base_path",
-            unique=True,
-            sqlite_where=text("is_live"),
-            postgresql_where=text("is_live"),
-        ),
+        _partial_index("uq_dim_edition_live_base_path", "base_path", where="is_live", unique=True),
     )
 
 
@@ -305,6 +293,17 @@ class FactPageDaily(Base):
     )
     page_id: Mapped[int] = mapped_column(ForeignKey("dim_page.page_id"))
     locals().update(_metric_columns())
+    if TYPE_CHECKING:  # the metric columns just added, as the type checker sees them
+        pviews: Mapped[int]
+        upviews: Mapped[int]
+        useful_yes: Mapped[int]
+        useful_no: Mapped[int]
+        searches: Mapped[int]
+        feedex: Mapped[int]
+        entrances: Mapped[int]
+        exits: Mapped[int]
+        bounces: Mapped[int]
+        page_time: Mapped[int]
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("load_batch.batch_id"))
     feedex_batch_id: Mapped[int | None] = mapped_column(ForeignKey("load_batch.batch_id"))
 

@@ -15,9 +15,10 @@ result equals a full recomputation (`refresh_rollups(engine, full=True)`) row fo
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     FromClause,
     Integer,
     MetaData,
+    Row,
     Select,
     Subquery,
     Table,
@@ -246,7 +248,7 @@ _WINDOW_COLUMNS = ["window", "page_id", *DAILY_METRICS, "days"]
 _ORGANISATION_COLUMNS = ["month_key", "organisation_key", *DAILY_METRICS, "pages"]
 
 
-def _months_with_facts(connection: Connection) -> list[DimMonth]:
+def _months_with_facts(connection: Connection) -> list[Row[Any]]:  # rows of dim_month
     span = connection.execute(
         select(func.min(FactPageDaily.date_key), func.max(FactPageDaily.date_key))
     ).one()
@@ -411,7 +413,10 @@ def _any_change(columns: list) -> ColumnElement[bool]:
 
 def _upsert(connection: Connection, table: Table, keys: list[str], columns: list[str], query):
     """Add `query`'s rows to `table`: insert new keys, add the counters of existing ones."""
-    dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    dialect_insert: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+        "postgresql": postgresql.insert,
+        "sqlite": sqlite.insert,
+    }
     statement = dialect_insert[connection.dialect.name](table).from_select(columns, query)
     counters = [c for c in columns if c not in keys]
     connection.execute(
@@ -453,7 +458,7 @@ def _advance_monthly(
     if changes is None:
         return []
     months = sorted({month_key(d) for d in days})
-    monthly = AggPageMonthly.__table__
+    monthly = cast(Table, AggPageMonthly.__table__)
     columns = _summed(changes, "days")
     delta = (
         select(DimDate.month_key, changes.c.page_id, *columns)
@@ -521,7 +526,7 @@ def _advance_organisation_monthly(connection: Connection, months: list[int]) -> 
         .group_by(_DELTA.c.month_key, organisation)
         .having(_any_change(columns))
     )
-    table = AggOrganisationMonthly.__table__
+    table = cast(Table, AggOrganisationMonthly.__table__)
     _upsert(connection, table, ["month_key", "organisation_key"], _ORGANISATION_COLUMNS, delta)
 
 
@@ -563,7 +568,8 @@ def _advance_window(
         .having(_any_change(columns))
         .order_by(changes.c.page_id)
     )
-    _upsert(connection, AggPageWindow.__table__, ["window", "page_id"], _WINDOW_COLUMNS, delta)
+    table = cast(Table, AggPageWindow.__table__)
+    _upsert(connection, table, ["window", "page_id"], _WINDOW_COLUMNS, delta)
     signs, retracted = plan
     if retracted or min(signs.values(), default=0) < 0:  # days left: a page's may reach 0
         connection.execute(
@@ -580,8 +586,8 @@ def _moved_window(window: str, plan: tuple[dict[date, int], list[date]]) -> Sele
     if changes is None:
         return old
     now = old.subquery("now")
-    delta = select(changes.c.page_id, *_summed(changes, "days")).group_by(changes.c.page_id)
-    delta = delta.subquery("delta")
+    by_page = select(changes.c.page_id, *_summed(changes, "days")).group_by(changes.c.page_id)
+    delta = by_page.subquery("delta")
 
     def plus(column: str):
         return func.coalesce(now.c[column], 0) + func.coalesce(delta.c[column], 0)
@@ -610,7 +616,7 @@ def _advance_windows(
     """
     if connection.dialect.name != "postgresql":
         return [w for w in WINDOWS if not _advance_window(connection, w, folded, as_of, pending)]
-    table = AggPageWindow.__table__
+    table = cast(Table, AggPageWindow.__table__)
     replacement = create_replacement(connection, table)
     recomputed = []
     for window in WINDOWS:
@@ -628,7 +634,7 @@ def _advance_windows(
 # -- refresh -----------------------------------------------------------------------------------
 
 
-def _incremental_from(states: Mapping[str, RollupState]) -> date | None:
+def _incremental_from(states: Mapping[str, Row[Any]]) -> date | None:  # rows of rollup_state
     """The as-of date every page rollup was folded to, or None when one needs recomputing."""
     monthly = states.get(MONTHLY)
     folded = monthly.as_of if monthly is not None else None
@@ -685,7 +691,7 @@ def refresh_rollups(engine: Engine, *, full: bool = False) -> RollupResult:
             refresh_organisation_monthly(connection)
             connection.execute(delete(AggPageWindow))
             for window in WINDOWS if as_of is not None else ():
-                refresh_window(connection, window, as_of)
+                refresh_window(connection, window, cast(date, as_of))  # not None here
             recomputed = [MONTHLY, ORGANISATION_MONTHLY, *WINDOWS]
         else:
             pending = [

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from sqlalchemy import and_, extract, false, func, literal, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
@@ -547,7 +547,7 @@ class Compiler:
             if left_literal:
                 # Valid OData, but a condition on no property: not something this service does.
                 raise ODataError("a comparison of two literals is not supported", status=501)
-            value = self._coerce(node.right, left_edm)
+            value = self._coerce(cast(Literal, node.right), left_edm)
             left = _sql(left)
             if value is None:
                 # null equals null and nothing else; gt and lt with null are false.

@@ -9,7 +9,7 @@ carry it, named after its property and of its type.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 
@@ -37,7 +37,12 @@ def csdl_xml() -> bytes:
     sets = entity_sets()
     root = etree.Element(f"{{{EDMX}}}Edmx", nsmap={"edmx": EDMX}, Version="4.0")
     services = etree.SubElement(root, f"{{{EDMX}}}DataServices")
-    schema = etree.SubElement(services, f"{{{EDM}}}Schema", nsmap={None: EDM}, Namespace=NAMESPACE)
+    schema = etree.SubElement(
+        services,
+        f"{{{EDM}}}Schema",
+        nsmap={None: EDM},  # type: ignore[dict-item]  # lxml-stubs: None (the default namespace) is a valid prefix
+        Namespace=NAMESPACE,
+    )
     for entity in sets.values():
         _xml_entity_type(schema, entity, sets)
     term = _edm(schema, "Term", Name=GENERATED_TERM, Type="Edm.Boolean")
@@ -55,7 +60,7 @@ def csdl_xml() -> bytes:
 
 def _edm(parent: etree._Element, tag: str, **attributes: str) -> etree._Element:
     """A CSDL element `tag` in `parent`, its attributes in the order given."""
-    return etree.SubElement(parent, f"{{{EDM}}}{tag}", **attributes)
+    return etree.SubElement(parent, f"{{{EDM}}}{tag}", **cast("dict[str, Any]", attributes))
 
 
 def _xml_boolean(value: bool) -> str:

@@ -155,45 +155,56 @@ def _document_types() -> EntitySet:
     return EntitySet("DocumentTypes", "DocumentType", ("name",), props, views.document_types())
 
 
+def _required(*columns: tuple[str, str]) -> tuple[Prop, ...]:
+    """Properties that are never null, each `(name, Edm type)`."""
+    return tuple(Prop(name, edm_type, False) for name, edm_type in columns)
+
+
 def _metrics_set(
-    name: str, keys: tuple[str, ...], props: tuple[Prop, ...], source: Select, description: str
+    name: str,
+    keys: tuple[str, ...],
+    own: tuple[Prop, ...],
+    source: Select,
+    description: str,
+    *extra_metrics: Prop,
 ) -> EntitySet:
-    """A set of metric rows (its type named in the singular), each of which navigates to its
-    page (edition) and its primary organisation."""
+    """A set of metric rows (its type named in the singular): its own columns, the primary
+    organisation's, then the metrics; each row navigates to its page (edition) and its
+    primary organisation."""
+    props = (*own, *_organisation_props(), *_metric_props(*extra_metrics))
     return EntitySet(name, name.removesuffix("s"), keys, props, source, _fact_navs(), description)
 
 
 def _daily() -> EntitySet:
-    own = (
-        Prop("date_key", "Edm.Int32", False),
-        Prop("edition_key", "Edm.Int64", False),
-        Prop("date", "Edm.Date", False),
-        Prop("page_id", "Edm.Int64", False),
-    )
     return _metrics_set(
         "DailyMetrics",
         ("date_key", "edition_key"),
-        (*own, *_organisation_props(), *_metric_props()),
+        _required(
+            ("date_key", "Edm.Int32"),
+            ("edition_key", "Edm.Int64"),
+            ("date", "Edm.Date"),
+            ("page_id", "Edm.Int64"),
+        ),
         views.daily_metrics(),
         "One row per edition live that day per day: the daily metrics",
     )
 
 
 def _monthly() -> EntitySet:
-    own = (
-        Prop("month_key", "Edm.Int32", False),
-        Prop("page_id", "Edm.Int64", False),
-        Prop("month", "Edm.String", False),
-        Prop("year", "Edm.Int32", False),
-        Prop("first_day", "Edm.Date", False),
-        Prop("edition_key", "Edm.Int64", False),
-    )
     return _metrics_set(
         "MonthlyMetrics",
         ("month_key", "page_id"),
-        (*own, *_organisation_props(), *_metric_props(Prop("days", "Edm.Int32", False))),
+        _required(
+            ("month_key", "Edm.Int32"),
+            ("page_id", "Edm.Int64"),
+            ("month", "Edm.String"),
+            ("year", "Edm.Int32"),
+            ("first_day", "Edm.Date"),
+            ("edition_key", "Edm.Int64"),
+        ),
         views.monthly_metrics(),
         "Monthly sums per page item, with the organisation of its newest edition",
+        Prop("days", "Edm.Int32", False),
     )
 
 

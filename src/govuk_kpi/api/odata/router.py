@@ -562,7 +562,7 @@ class Service:
         keys = list(columns) if applied else list(entity.keys)
         # The applied relation may be ordered by its own columns; the entity's by its keys.
         sub = query.subquery("q")
-        ordered_columns = {n: (sub.c[n], edm) for n, (_, edm) in columns.items()}
+        ordered_columns: Columns = {n: (sub.c[n], edm) for n, (_, edm) in columns.items()}
         order = self._order(options, ordered_columns, keys)
         remaining = None if top is None else max(0, top - token)
         limit = page_size if remaining is None else min(page_size, remaining)
@@ -684,8 +684,8 @@ class Service:
                     key_column.in_(sorted(wanted))
                 )
                 with self.engine.connect() as connection:
-                    for row in connection.execute(query).mappings():
-                        found[row[target.keys[0]]] = dict(row)
+                    for mapping in connection.execute(query).mappings():
+                        found[mapping[target.keys[0]]] = dict(mapping)
             target_selected = self._select(target, select_text)
             related[name] = {
                 k: self._shape(target, [v], target_selected, [], level)[0] for k, v in found.items()
