@@ -169,7 +169,7 @@ class Warehouse:
         with self.engine.connect() as connection:
             return site.daily_dates(connection)
 
-    # -- reports (issue 4): figures behind the KPI report notebooks ---------------------------
+    # -- reports: figures behind the KPI report notebooks --------------------------------------
     def daily_totals(
         self,
         *,
