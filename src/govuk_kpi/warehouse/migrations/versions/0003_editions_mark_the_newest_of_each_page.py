@@ -1,17 +1,17 @@
-"""Editions mark the newest of each page item, so listings need no GROUP BY over all editions.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-27
-"""
+"""Editions mark the newest of each page item, so listings need no GROUP BY over all editions."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
+revision = "0003"  # 2026-11-27
 down_revision = "0002"
-branch_labels = None
-depends_on = None
+
+# Partial indexes over the newest editions: (column, unique) by index name.
+LATEST_INDEXES = {
+    "ix_dim_edition_latest_organisation": ("primary_organisation_key", False),
+    "uq_dim_edition_latest_page": ("page_id", True),
+}
+LATEST = {"sqlite_where": sa.text("is_latest"), "postgresql_where": sa.text("is_latest")}
 
 
 def upgrade() -> None:
@@ -25,24 +25,12 @@ def upgrade() -> None:
         "(SELECT max(e2.edition_key) FROM dim_edition e2 WHERE e2.page_id = dim_edition.page_id))"
     )
     with op.batch_alter_table("dim_edition", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_dim_edition_latest_organisation",
-            ["primary_organisation_key"],
-            unique=False,
-            sqlite_where=sa.text("is_latest"),
-            postgresql_where=sa.text("is_latest"),
-        )
-        batch_op.create_index(
-            "uq_dim_edition_latest_page",
-            ["page_id"],
-            unique=True,
-            sqlite_where=sa.text("is_latest"),
-            postgresql_where=sa.text("is_latest"),
-        )
+        for index, (column, unique) in LATEST_INDEXES.items():
+            batch_op.create_index(index, [column], unique=unique, **LATEST)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("dim_edition", schema=None) as batch_op:
-        batch_op.drop_index("uq_dim_edition_latest_page")
-        batch_op.drop_index("ix_dim_edition_latest_organisation")
+        for index in reversed(LATEST_INDEXES):
+            batch_op.drop_index(index)
         batch_op.drop_column("is_latest")

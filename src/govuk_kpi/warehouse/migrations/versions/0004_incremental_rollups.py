@@ -1,34 +1,16 @@
-"""Incremental rollups: retractions of replaced days, and monthly sums per organisation.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-28
-"""
+"""Incremental rollups: retractions of replaced days, and monthly sums per organisation."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
+revision = "0004"  # 2026-11-28
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
-METRICS = (
-    "pviews",
-    "upviews",
-    "useful_yes",
-    "useful_no",
-    "searches",
-    "feedex",
-    "entrances",
-    "exits",
-    "bounces",
-    "page_time",
-)
+METRICS = "pviews upviews useful_yes useful_no searches feedex entrances exits bounces page_time"
 
 
 def _metrics() -> list[sa.Column]:
-    return [sa.Column(name, sa.BigInteger(), nullable=False) for name in METRICS]
+    return [sa.Column(name, sa.BigInteger(), nullable=False) for name in METRICS.split()]
 
 
 def upgrade() -> None:

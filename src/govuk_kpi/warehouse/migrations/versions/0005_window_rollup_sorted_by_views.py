@@ -1,16 +1,9 @@
-"""The window rollup indexed by page views and unique page views, for listings' top pages.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-28
-"""
+"""The window rollup indexed by page views and unique page views, for listings' top pages."""
 
 from alembic import op
 
-revision = "0005"
+revision = "0005"  # 2026-11-28
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 SORTED_BY = ("pviews", "upviews")
 

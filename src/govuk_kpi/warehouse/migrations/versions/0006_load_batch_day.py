@@ -1,17 +1,10 @@
-"""Per day, what each daily load deleted and added (load_batch_day).
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-04
-"""
+"""Per day, what each daily load deleted and added (load_batch_day)."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
+revision = "0006"  # 2026-12-04
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,17 +1,10 @@
-"""What each content load did with its items: new, changed, unchanged, collapsed.
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-05
-"""
+"""What each content load did with its items: new, changed, unchanged, collapsed."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0007"  # 2026-12-05
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 COLUMNS = ("rows_new", "rows_changed", "rows_unchanged", "rows_collapsed")
 
