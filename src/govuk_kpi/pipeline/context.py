@@ -8,12 +8,12 @@ The warehouse's engines are made here only: `reading()`, `engine()`, `writing()`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from govuk_kpi.pipeline.config import landing_file, pipeline_settings
 
@@ -24,8 +24,23 @@ if TYPE_CHECKING:  # imported when used: forked task processes stay light
     from govuk_kpi.sources.http.client import HttpSettings
 
 
-def _path(value: str) -> Path | None:
-    return Path(value) if value else None
+# How a setting becomes its field's type, by the annotation's text (as Python writes it);
+# '' means "not set".
+_AS_TYPE: dict[str, Callable[[Any], Any]] = {
+    "str": str,
+    "str | None": lambda value: str(value) or None,
+    "Path": Path,
+    "Path | None": lambda value: Path(value) if value else None,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "tuple[str, ...]": lambda value: tuple(
+        item.strip() for item in str(value).split(",") if item.strip()
+    ),
+    "Literal['local', 'bigquery']": lambda value: "bigquery" if value == "bigquery" else "local",
+}
+# The fields an extract's HTTP client takes, by the same names.
+_HTTP = ("base_url", "rate", "concurrency", "timeout", "retries", "cache_dir")
 
 
 @dataclass(frozen=True)
@@ -61,37 +76,8 @@ class RunContext:
 
     @classmethod
     def from_settings(cls, s: pipeline_settings) -> RunContext:
-        """The context of luigi's `[pipeline_settings]` ('' means "not set")."""
-        return cls(
-            database_url=str(s.database_url) or None,
-            landing=Path(s.landing),
-            snapshots=Path(s.snapshots),
-            reports_out=Path(s.reports_out),
-            notebooks=Path(s.notebooks),
-            work_dir=Path(s.work_dir),
-            publish_dir=_path(s.publish_dir),
-            base_url=str(s.base_url),
-            rate=float(s.rate),
-            concurrency=int(s.concurrency),
-            timeout=float(s.timeout),
-            retries=int(s.retries),
-            cache_dir=_path(s.cache_dir),
-            search_organisations=tuple(
-                slug.strip() for slug in str(s.search_organisations).split(",") if slug.strip()
-            ),
-            report_jobs=int(s.report_jobs),
-            max_reject_share=float(s.max_reject_share),
-            max_unfetched_share=float(s.max_unfetched_share),
-            run_id=str(s.run_id),
-            ga4_route="bigquery" if s.ga4_route == "bigquery" else "local",
-            bigquery_flattened=bool(s.bigquery_flattened),
-            bigquery_project=str(s.bigquery_project) or None,
-            bigquery_dataset=str(s.bigquery_dataset) or None,
-            bigquery_table=str(s.bigquery_table) or None,
-            bigquery_billing_project=str(s.bigquery_billing_project) or None,
-            bigquery_location=str(s.bigquery_location) or None,
-            bigquery_endpoint=str(s.bigquery_endpoint) or None,
-        )
+        """The context of luigi's `[pipeline_settings]`, each value made its field's type."""
+        return cls(**{f.name: _AS_TYPE[str(f.type)](getattr(s, f.name)) for f in fields(cls)})
 
     @property
     def events_file(self) -> Path:
@@ -103,14 +89,7 @@ class RunContext:
     def http(self) -> HttpSettings:
         from govuk_kpi.sources.http.client import HttpSettings
 
-        return HttpSettings(
-            base_url=self.base_url,
-            rate=self.rate,
-            concurrency=self.concurrency,
-            timeout=self.timeout,
-            retries=self.retries,
-            cache_dir=self.cache_dir,
-        )
+        return HttpSettings(**{name: getattr(self, name) for name in _HTTP})
 
     def bigquery(self) -> BigQuerySettings:
         from govuk_kpi.sources.ga4_bigquery import BigQuerySettings

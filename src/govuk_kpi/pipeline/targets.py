@@ -35,21 +35,16 @@ def input_sha256(path: Path) -> str | None:
 
 
 class BatchTarget(luigi.Target):
-    """Done when the warehouse holds `path`'s current content as the newest batch of `source`."""
+    """Done when the warehouse holds `path`'s current content as the newest batch of `source`
+    (for a daily file, the batch of its `day`)."""
 
     def __init__(
-        self,
-        context: RunContext,
-        source: str,
-        path: Path,
-        date_from: date | None = None,
-        date_to: date | None = None,
+        self, context: RunContext, source: str, path: Path, day: date | None = None
     ) -> None:
         self.context = context
         self.source = source
         self.path = Path(path)
-        self.date_from = date_from
-        self.date_to = date_to
+        self.day = day
 
     def batch_id(self) -> int | None:
         """The batch that holds this input now, or None."""
@@ -57,13 +52,13 @@ class BatchTarget(luigi.Target):
         if sha is None:
             return None
         with self.context.reading() as connection:
-            return already_loaded(connection, self.source, sha, self.date_from, self.date_to)
+            return already_loaded(connection, self.source, sha, self.day, self.day)
 
     def exists(self) -> bool:
         return self.batch_id() is not None
 
     def __repr__(self) -> str:
-        return f"BatchTarget({self.source}, {self.path}, {self.date_from}..{self.date_to})"
+        return f"BatchTarget({self.source}, {self.path}, {self.day})"
 
 
 class RollupsTarget(luigi.Target):

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import luigi
 
@@ -283,19 +283,29 @@ class ExtractGa4(_Extract):
 # -- load ---------------------------------------------------------------------------------------
 
 
-class LoadOrganisations(PipelineTask):
-    """The day's organisations snapshot, as one load batch."""
+class _LoadSnapshot(PipelineTask):
+    """One kind of the day's extracted snapshot (its extract's `name`), as one load batch."""
 
     snapshot_date = luigi.DateParameter()
+    extracted_by: ClassVar[type[_Extract]] = _Extract
 
-    def requires(self) -> ExtractOrganisations:
-        return ExtractOrganisations(snapshot_date=self.snapshot_date)
+    def extract_task(self) -> _Extract:
+        return self.extracted_by(snapshot_date=self.snapshot_date)
 
     def data(self) -> Path:
-        return self.requires().folder() / "organisations"
+        return self.extract_task().folder() / self.extracted_by.name
 
     def output(self) -> BatchTarget:
-        return BatchTarget(current(), "organisations", self.data())
+        return BatchTarget(current(), self.extracted_by.name, self.data())
+
+
+class LoadOrganisations(_LoadSnapshot):
+    """The day's organisations snapshot, as one load batch."""
+
+    extracted_by = ExtractOrganisations
+
+    def requires(self) -> _Extract:
+        return self.extract_task()
 
     def execute(self) -> None:
         from govuk_kpi.warehouse.load_files import load_organisations_path
@@ -311,25 +321,16 @@ class LoadOrganisations(PipelineTask):
         checks.require("organisations in the warehouse", bool(count), "none")
 
 
-class LoadContent(PipelineTask):
+class LoadContent(_LoadSnapshot):
     """The day's content snapshot, observed when it was extracted, as one load batch."""
 
-    snapshot_date = luigi.DateParameter()
+    extracted_by = ExtractContent
 
     def requires(self) -> dict[str, luigi.Task]:
         return {
             "extract": self.extract_task(),
             "organisations": LoadOrganisations(snapshot_date=self.snapshot_date),
         }
-
-    def extract_task(self) -> ExtractContent:
-        return ExtractContent(snapshot_date=self.snapshot_date)
-
-    def data(self) -> Path:
-        return self.extract_task().folder() / "content"
-
-    def output(self) -> BatchTarget:
-        return BatchTarget(current(), "content", self.data())
 
     def observed_at(self) -> datetime:
         manifest = json.loads((self.data().parent / "snapshot.json").read_text("utf-8"))
@@ -358,13 +359,11 @@ class LoadContent(PipelineTask):
 
 
 def _batch_rows(result: BatchResult) -> dict[str, Any]:
+    counts = ("read", "loaded", "rejected", "unmatched")
     return {
         "batch_id": result.batch_id,
         "skipped_as": result.skipped_as,
-        "read": result.rows_read,
-        "loaded": result.rows_loaded,
-        "rejected": result.rows_rejected,
-        "unmatched": result.rows_unmatched,
+        **{name: getattr(result, f"rows_{name}") for name in counts},
     }
 
 
@@ -379,7 +378,7 @@ class _LoadDaily(PipelineTask):
         return current().landing_file(self.source, self.date)
 
     def output(self) -> BatchTarget:
-        return BatchTarget(current(), self.source, self.path(), self.date, self.date)
+        return BatchTarget(current(), self.source, self.path(), self.date)
 
     def execute(self) -> None:
         from govuk_kpi.warehouse.load_files import load_landed
