@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TypedDict, TypeVar, Unpack
 
 from sqlalchemy import Engine, update
 
@@ -35,6 +35,18 @@ from govuk_kpi.warehouse.models import LoadBatch
 T = TypeVar("T")
 Lock = Callable[[], AbstractContextManager[object]]
 """What `load_landed` holds while it writes (the pipeline's `write_lock`)."""
+
+
+class DailyOptions(TypedDict, total=False):
+    """How a daily file is loaded (`govuk-kpi load`'s options); each may be left out."""
+
+    today: date | None  # the day a date after which is in the future (default: today)
+    replace: Replace | None  # replace this range wholly (default: only the file's days)
+    dry_run: bool  # say what would change, change nothing (default: False)
+
+
+class GaPagesOptions(DailyOptions, total=False):
+    day: date | None  # the day a single-day export is of, when its header does not say
 
 
 def require_schema(engine: Engine) -> None:
@@ -83,29 +95,17 @@ def load_organisations_path(engine: Engine, path: Path) -> BatchResult:
 
 
 def load_daily_path(
-    engine: Engine,
-    path: Path,
-    source: str,
-    *,
-    today: date | None = None,
-    replace: Replace | None = None,
-    dry_run: bool = False,
+    engine: Engine, path: Path, source: str, **options: Unpack[DailyOptions]
 ) -> BatchResult:
     """Load one analytics or feedback CSV; a file the reader refuses is a failed batch."""
     path = Path(path)
+    today = options.get("today")
     # The daily CSVs' sources are recorded as themselves (`Source.batch_source`).
     rows = _read(engine, source, path, lambda: read_daily_csv(path, source, today=today))
-    return load_daily(engine, rows, replace=replace, dry_run=dry_run)
+    return _load(engine, rows, options)
 
 
-def load_ga4_path(
-    engine: Engine,
-    path: Path,
-    *,
-    today: date | None = None,
-    replace: Replace | None = None,
-    dry_run: bool = False,
-) -> BatchResult:
+def load_ga4_path(engine: Engine, path: Path, **options: Unpack[DailyOptions]) -> BatchResult:
     """Load one GA4 BigQuery export (`events_YYYYMMDD`: newline-delimited JSON, optionally
     gzipped, or Parquet) as analytics; or the page rows `extract ga4` aggregated in BigQuery
     (a snapshot's `page-rows-YYYYMMDD.parquet`, or its folder), its provenance noted on the
@@ -116,10 +116,12 @@ def load_ga4_path(
         engine,
         path,
         SOURCES["ga4"].batch_source,
-        partial(read_ga4_page_rows, path) if page_rows else partial(read_ga4, path, today=today),
+        partial(read_ga4_page_rows, path)
+        if page_rows
+        else partial(read_ga4, path, today=options.get("today")),
         page_rows=page_rows,
-        replace=replace,
-        dry_run=dry_run,
+        replace=options.get("replace"),
+        dry_run=options.get("dry_run", False),
     )
 
 
@@ -186,19 +188,20 @@ def note_provenance(engine: Engine, result: BatchResult, note: str) -> None:
 
 
 def load_ga_pages_path(
-    engine: Engine,
-    path: Path,
-    *,
-    day: date | None = None,
-    today: date | None = None,
-    replace: Replace | None = None,
-    dry_run: bool = False,
+    engine: Engine, path: Path, **options: Unpack[GaPagesOptions]
 ) -> BatchResult:
     """Load a "Pages" report exported as CSV from the Google Analytics UI as analytics."""
     path = Path(path)
     source = SOURCES["ga-pages"].batch_source
+    day, today = options.get("day"), options.get("today")
     rows = _read(engine, source, path, lambda: read_ga_pages_csv(path, day=day, today=today))
-    return load_daily(engine, rows, replace=replace, dry_run=dry_run)
+    return _load(engine, rows, options)
+
+
+def _load(engine: Engine, rows: DailyRows, options: DailyOptions) -> BatchResult:
+    return load_daily(
+        engine, rows, replace=options.get("replace"), dry_run=options.get("dry_run", False)
+    )
 
 
 def _read(
