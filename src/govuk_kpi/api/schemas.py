@@ -45,9 +45,11 @@ def _described(name: str, key: str, **fields: Any) -> type[BaseModel]:
     return create_model(name, __module__=__name__, **keyed, **_DESCRIBED, **fields)
 
 
-# A page's metadata, then every metric of the registry in its order.
-if TYPE_CHECKING:  # built at run time: to the type checker, a model
+# Built at run time from the registry (to the type checker, models): a content row is a
+# page's metadata, then every metric in the registry's order; an edition, its own.
+if TYPE_CHECKING:
     ContentItem = BaseModel
+    Edition = BaseModel
 else:
     ContentItem = _described(
         "ContentItem",
@@ -60,6 +62,19 @@ else:
         public_updated_at=(datetime | None, ...),
         **_metric_fields(DAILY_METRICS, nullable=False),
         **_metric_fields(DERIVED_METRICS, nullable=True),
+        **_metric_fields(EDITION_METRICS, nullable=True),
+    )
+    Edition = _described(
+        "Edition",
+        "edition_key",
+        schema_name=(str, ...),
+        withdrawn=(bool, ...),
+        phase=(str | None, ...),
+        first_published_at=(datetime | None, ...),
+        public_updated_at=(datetime | None, ...),
+        valid_from=(datetime, ...),
+        valid_to=(datetime | None, ...),
+        is_live=(bool, ...),
         **_metric_fields(EDITION_METRICS, nullable=True),
     )
 
@@ -90,24 +105,6 @@ class TimeSeriesMetric(BaseModel):
 class EditionMetric(BaseModel):
     name: str
     value: float | None
-
-
-if TYPE_CHECKING:  # built at run time: to the type checker, a model
-    Edition = BaseModel
-else:
-    Edition = _described(
-        "Edition",
-        "edition_key",
-        schema_name=(str, ...),
-        withdrawn=(bool, ...),
-        phase=(str | None, ...),
-        first_published_at=(datetime | None, ...),
-        public_updated_at=(datetime | None, ...),
-        valid_from=(datetime, ...),
-        valid_to=(datetime | None, ...),
-        is_live=(bool, ...),
-        **_metric_fields(EDITION_METRICS, nullable=True),
-    )
 
 
 class SinglePage(BaseModel):

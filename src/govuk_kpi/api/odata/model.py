@@ -155,53 +155,40 @@ def _document_types() -> EntitySet:
     return EntitySet("DocumentTypes", "DocumentType", ("name",), props, views.document_types())
 
 
-def _required(*columns: tuple[str, str]) -> tuple[Prop, ...]:
-    """Properties that are never null, each `(name, Edm type)`."""
-    return tuple(Prop(name, edm_type, False) for name, edm_type in columns)
-
-
 def _metrics_set(
     name: str,
-    keys: tuple[str, ...],
-    own: tuple[Prop, ...],
+    keys: dict[str, str],
+    own: dict[str, str],
     source: Select,
     description: str,
     *extra_metrics: Prop,
 ) -> EntitySet:
-    """A set of metric rows (its type named in the singular): its own columns, the primary
-    organisation's, then the metrics; each row navigates to its page (edition) and its
-    primary organisation."""
-    props = (*own, *_organisation_props(), *_metric_props(*extra_metrics))
-    return EntitySet(name, name.removesuffix("s"), keys, props, source, _fact_navs(), description)
+    """A set of metric rows (its type named in the singular): its key columns and its own
+    (never null, each name: Edm type), the primary organisation's, then the metrics; each row
+    navigates to its page (edition) and its primary organisation."""
+    columns = tuple(Prop(column, edm_type, False) for column, edm_type in {**keys, **own}.items())
+    props = (*columns, *_organisation_props(), *_metric_props(*extra_metrics))
+    return EntitySet(
+        name, name.removesuffix("s"), tuple(keys), props, source, _fact_navs(), description
+    )
 
 
 def _daily() -> EntitySet:
     return _metrics_set(
         "DailyMetrics",
-        ("date_key", "edition_key"),
-        _required(
-            ("date_key", "Edm.Int32"),
-            ("edition_key", "Edm.Int64"),
-            ("date", "Edm.Date"),
-            ("page_id", "Edm.Int64"),
-        ),
+        {"date_key": "Edm.Int32", "edition_key": "Edm.Int64"},
+        {"date": "Edm.Date", "page_id": "Edm.Int64"},
         views.daily_metrics(),
         "One row per edition live that day per day: the daily metrics",
     )
 
 
 def _monthly() -> EntitySet:
+    own = {"month": "Edm.String", "year": "Edm.Int32", "first_day": "Edm.Date"}
     return _metrics_set(
         "MonthlyMetrics",
-        ("month_key", "page_id"),
-        _required(
-            ("month_key", "Edm.Int32"),
-            ("page_id", "Edm.Int64"),
-            ("month", "Edm.String"),
-            ("year", "Edm.Int32"),
-            ("first_day", "Edm.Date"),
-            ("edition_key", "Edm.Int64"),
-        ),
+        {"month_key": "Edm.Int32", "page_id": "Edm.Int64"},
+        {**own, "edition_key": "Edm.Int64"},
         views.monthly_metrics(),
         "Monthly sums per page item, with the organisation of its newest edition",
         Prop("days", "Edm.Int32", False),
