@@ -45,3 +45,25 @@ def test_upgrade_twice_is_harmless(db_url: str) -> None:
     upgrade(db_url)
     upgrade(db_url)
     assert current_revision(get_engine(db_url)) == head_revision()
+
+
+def test_fact_page_daily_declares_every_daily_metric_to_the_type_checker() -> None:
+    """The metric columns are added from the registry at import; the block the type checker
+    reads names them again, and must follow the registry."""
+    import ast
+    import inspect as source_of
+
+    from govuk_kpi.core.metrics import DAILY_METRICS
+    from govuk_kpi.warehouse.models import FactPageDaily
+
+    (cls,) = ast.parse(source_of.getsource(FactPageDaily)).body
+    assert isinstance(cls, ast.ClassDef)
+    declared = [
+        statement.target.id
+        for block in cls.body
+        if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
+        for statement in block.body
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+    ]
+    assert declared == list(DAILY_METRICS)
+    assert all(name in FactPageDaily.__table__.columns for name in declared)
