@@ -94,6 +94,7 @@ def main() -> None:
 
     from govuk_kpi.pipeline import run_pipeline
     from govuk_kpi.reports.build import build_reports
+    from govuk_kpi.reports.params import load_report_set
     from govuk_kpi.sample.build import build_sample
 
     work = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
@@ -164,7 +165,9 @@ def main() -> None:
                     flush=True,
                 )
             if workers == 1 and report_sets:
-                dated = sorted((root / "work" / "params").glob("*.yaml"))
+                # The same dated report sets the pipeline's Reports tasks build, in memory.
+                report_set = load_report_set(params, ROOT / "notebooks")
+                dated = [report_set.on(first + timedelta(days=n)) for n in range(args.days)]
                 clock = time.perf_counter()
                 built = build_reports(
                     dated,
