@@ -40,7 +40,7 @@ Lock = Callable[[], AbstractContextManager[object]]
 class DailyOptions(TypedDict, total=False):
     """How a daily file is loaded (`govuk-kpi load`'s options); each may be left out."""
 
-    today: date | None  # the day a date after which is in the future (default: today)
+    today: date | None  # dates after this day are in the future (default: the real today)
     replace: Replace | None  # replace this range wholly (default: only the file's days)
     dry_run: bool  # say what would change, change nothing (default: False)
 

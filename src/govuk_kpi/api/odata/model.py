@@ -184,11 +184,15 @@ def _daily() -> EntitySet:
 
 
 def _monthly() -> EntitySet:
-    own = {"month": "Edm.String", "year": "Edm.Int32", "first_day": "Edm.Date"}
     return _metrics_set(
         "MonthlyMetrics",
         {"month_key": "Edm.Int32", "page_id": "Edm.Int64"},
-        {**own, "edition_key": "Edm.Int64"},
+        {
+            "month": "Edm.String",
+            "year": "Edm.Int32",
+            "first_day": "Edm.Date",
+            "edition_key": "Edm.Int64",
+        },
         views.monthly_metrics(),
         "Monthly sums per page item, with the organisation of its newest edition",
         Prop("days", "Edm.Int32", False),
