@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,15 +64,20 @@ def load(
     ga-pages       a "Pages" report exported as CSV from Google Analytics (docs/extract.md)
     """
     from govuk_kpi.warehouse.db import write_lock
-    from govuk_kpi.warehouse.load_files import LOADERS, require_schema
+    from govuk_kpi.warehouse.load_files import DAILY_KINDS, LOADERS, require_schema
 
     options = _load_options(kind, len(paths), observed_at, replace, dry_run)
     warehouse = engine(ctx)
     require_schema(warehouse)
     rejected = 0
+    # Takes turns with other writers (a pipeline's workers) on a SQLite warehouse: a daily
+    # load only while it writes (reading a GA4 export can take minutes), others throughout.
+    lock = partial(write_lock, database_url(ctx))
+    daily = kind in DAILY_KINDS
+    if daily:
+        options["lock"] = lock
     for path in tqdm(paths, desc=f"load {kind}", unit="file", disable=None):
-        # Takes turns with other writers (a pipeline's workers) on a SQLite warehouse.
-        with write_lock(database_url(ctx)):
+        with nullcontext() if daily else lock():
             result = LOADERS[kind](warehouse, path, **options)
         rejected += result.rows_rejected
         tqdm.write(result.summary())

@@ -43,6 +43,7 @@ class DailyOptions(TypedDict, total=False):
     today: date | None  # dates after this day are in the future (default: the real today)
     replace: Replace | None  # replace this range wholly (default: only the file's days)
     dry_run: bool  # say what would change, change nothing (default: False)
+    lock: Lock  # held while the batch is written, not while the file is read (default: none)
 
 
 class GaPagesOptions(DailyOptions, total=False):
@@ -99,10 +100,10 @@ def load_daily_path(
 ) -> BatchResult:
     """Load one analytics or feedback CSV; a file the reader refuses is a failed batch."""
     path = Path(path)
-    today = options.get("today")
+    today, lock = options.get("today"), options.get("lock", nullcontext)
     # The daily CSVs' sources are recorded as themselves (`Source.batch_source`).
-    rows = _read(engine, source, path, lambda: read_daily_csv(path, source, today=today))
-    return _load(engine, rows, options)
+    read = partial(read_daily_csv, path, source, today=today)
+    return _load(engine, _read(engine, source, path, read, lock=lock), options)
 
 
 def load_ga4_path(engine: Engine, path: Path, **options: Unpack[DailyOptions]) -> BatchResult:
@@ -120,6 +121,7 @@ def load_ga4_path(engine: Engine, path: Path, **options: Unpack[DailyOptions]) -
         if page_rows
         else partial(read_ga4, path, today=options.get("today")),
         page_rows=page_rows,
+        lock=options.get("lock", nullcontext),
         replace=options.get("replace"),
         dry_run=options.get("dry_run", False),
     )
@@ -193,15 +195,17 @@ def load_ga_pages_path(
     """Load a "Pages" report exported as CSV from the Google Analytics UI as analytics."""
     path = Path(path)
     source = SOURCES["ga-pages"].batch_source
-    day, today = options.get("day"), options.get("today")
-    rows = _read(engine, source, path, lambda: read_ga_pages_csv(path, day=day, today=today))
-    return _load(engine, rows, options)
+    day, today, lock = options.get("day"), options.get("today"), options.get("lock", nullcontext)
+    read = partial(read_ga_pages_csv, path, day=day, today=today)
+    return _load(engine, _read(engine, source, path, read, lock=lock), options)
 
 
 def _load(engine: Engine, rows: DailyRows, options: DailyOptions) -> BatchResult:
-    return load_daily(
-        engine, rows, replace=options.get("replace"), dry_run=options.get("dry_run", False)
-    )
+    """Write the rows read as one batch, holding `options["lock"]` only now."""
+    with options.get("lock", nullcontext)():
+        return load_daily(
+            engine, rows, replace=options.get("replace"), dry_run=options.get("dry_run", False)
+        )
 
 
 def _read(
