@@ -100,10 +100,9 @@ def load_daily_path(
 ) -> BatchResult:
     """Load one analytics or feedback CSV; a file the reader refuses is a failed batch."""
     path = Path(path)
-    today, lock = options.get("today"), options.get("lock", nullcontext)
     # The daily CSVs' sources are recorded as themselves (`Source.batch_source`).
-    read = partial(read_daily_csv, path, source, today=today)
-    return _load(engine, _read(engine, source, path, read, lock=lock), options)
+    read = partial(read_daily_csv, path, source, today=options.get("today"))
+    return _load_rows(engine, path, source, read, options)
 
 
 def load_ga4_path(engine: Engine, path: Path, **options: Unpack[DailyOptions]) -> BatchResult:
@@ -113,18 +112,12 @@ def load_ga4_path(engine: Engine, path: Path, **options: Unpack[DailyOptions]) -
     batch."""
     path = Path(path)
     page_rows = is_page_rows(path)
-    return _load_rows(
-        engine,
-        path,
-        SOURCES["ga4"].batch_source,
+    read: Callable[[], DailyRows] = (
         partial(read_ga4_page_rows, path)
         if page_rows
-        else partial(read_ga4, path, today=options.get("today")),
-        page_rows=page_rows,
-        lock=options.get("lock", nullcontext),
-        replace=options.get("replace"),
-        dry_run=options.get("dry_run", False),
+        else partial(read_ga4, path, today=options.get("today"))
     )
+    return _load_rows(engine, path, SOURCES["ga4"].batch_source, read, options, page_rows=page_rows)
 
 
 def load_landed(
@@ -150,7 +143,8 @@ def load_landed(
         read = partial(read_ga4, path)
     else:
         read = partial(read_daily_csv, path, source)
-    return _load_rows(engine, path, source, read, page_rows=page_rows, check=check, lock=lock)
+    options: DailyOptions = {"lock": lock}
+    return _load_rows(engine, path, source, read, options, page_rows=page_rows, check=check)
 
 
 def _load_rows(
@@ -158,19 +152,21 @@ def _load_rows(
     path: Path,
     source: str,
     read: Callable[[], DailyRows],
+    options: DailyOptions,
     *,
-    page_rows: bool,
+    page_rows: bool = False,
     check: Callable[[DailyRows], object] | None = None,
-    lock: Lock = nullcontext,
-    replace: Replace | None = None,
-    dry_run: bool = False,
 ) -> BatchResult:
-    """Read (a failure is a failed batch), check, then load and note page rows' provenance."""
+    """Read (a failure is a failed batch), check, then load under `options["lock"]` (only
+    now) and note page rows' provenance."""
+    lock = options.get("lock", nullcontext)
     rows = _read(engine, source, path, read, lock=lock)
     if check is not None:
         check(rows)
     with lock():
-        result = load_daily(engine, rows, replace=replace, dry_run=dry_run)
+        result = load_daily(
+            engine, rows, replace=options.get("replace"), dry_run=options.get("dry_run", False)
+        )
         if page_rows:
             note_provenance(engine, result, provenance_note(rows.path))
     return result
@@ -195,17 +191,8 @@ def load_ga_pages_path(
     """Load a "Pages" report exported as CSV from the Google Analytics UI as analytics."""
     path = Path(path)
     source = SOURCES["ga-pages"].batch_source
-    day, today, lock = options.get("day"), options.get("today"), options.get("lock", nullcontext)
-    read = partial(read_ga_pages_csv, path, day=day, today=today)
-    return _load(engine, _read(engine, source, path, read, lock=lock), options)
-
-
-def _load(engine: Engine, rows: DailyRows, options: DailyOptions) -> BatchResult:
-    """Write the rows read as one batch, holding `options["lock"]` only now."""
-    with options.get("lock", nullcontext)():
-        return load_daily(
-            engine, rows, replace=options.get("replace"), dry_run=options.get("dry_run", False)
-        )
+    read = partial(read_ga_pages_csv, path, day=options.get("day"), today=options.get("today"))
+    return _load_rows(engine, path, source, read, options)
 
 
 def _read(
